@@ -1,0 +1,322 @@
+//! The `host` binary: parses the command line, sets up logging and signals, and
+//! hands over to the library. Errors print as one line and exit non-zero.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use sluice_host::config::{PipelineConfig, PluginSpec, default_dead_letter_table, default_workers};
+use sluice_host::generate::{self, GenerateConfig};
+use sluice_host::pipeline::batch::BatchLimits;
+use sluice_host::runtime::{Runtime, SandboxLimits};
+use sluice_host::sink::clickhouse::ClickHouseConfig;
+use sluice_host::telemetry::{self, Stats};
+use sluice_host::{Services, run};
+use tokio_util::sync::CancellationToken;
+
+/// Sluice: Kafka -> WebAssembly plugins -> ClickHouse, exactly once.
+///
+/// Run one pipeline:   host --plugin sentiment.wasm --topic tweets --table tweet_sentiment
+/// Feed Kafka:         host generate --plugin generator.wasm --topic tweets --count 10000
+#[derive(Debug, Parser)]
+#[command(
+    name = "host",
+    version,
+    args_conflicts_with_subcommands = true,
+    verbatim_doc_comment
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    #[command(flatten)]
+    services: ServiceArgs,
+    /// Log level for the host's own messages (error, warn, info, debug, trace); RUST_LOG overrides.
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a generator plugin and produce its records into a Kafka topic.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServiceArgs {
+    /// Kafka bootstrap servers.
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_BROKERS",
+        default_value = "127.0.0.1:9092"
+    )]
+    brokers: String,
+    /// ClickHouse HTTP URL.
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_CLICKHOUSE_URL",
+        default_value = "http://127.0.0.1:8123"
+    )]
+    clickhouse_url: String,
+    /// ClickHouse database holding the tables.
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_CLICKHOUSE_DATABASE",
+        default_value = "default"
+    )]
+    database: String,
+    /// ClickHouse user.
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_CLICKHOUSE_USER",
+        default_value = "default"
+    )]
+    clickhouse_user: String,
+    /// ClickHouse password.
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_CLICKHOUSE_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    clickhouse_password: String,
+}
+
+#[derive(Debug, Args)]
+struct PipelineArgs {
+    /// Plugin to run; repeat to chain plugins in order. None: payloads pass through.
+    #[arg(long = "plugin", value_name = "WASM")]
+    plugins: Vec<PathBuf>,
+    /// JSON config for the plugin at the same position (repeat per plugin).
+    #[arg(long = "plugin-config", value_name = "JSON")]
+    plugin_configs: Vec<String>,
+    /// Kafka topic to consume (repeatable).
+    #[arg(long = "topic", value_name = "TOPIC")]
+    topics: Vec<String>,
+    /// ClickHouse table for the rows.
+    #[arg(long)]
+    table: Option<String>,
+    /// Route rows with target NAME to TABLE (repeatable), e.g. --output agg=clicks_agg.
+    #[arg(long = "output", value_name = "NAME=TABLE")]
+    outputs: Vec<String>,
+    /// Table for dead letters.
+    #[arg(long, default_value_t = default_dead_letter_table())]
+    dead_letter_table: String,
+    /// Kafka consumer group (default: sluice-TABLE).
+    #[arg(long)]
+    group: Option<String>,
+    /// Pipeline name for logs and dead letters (default: the table name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Close a batch at this many records.
+    #[arg(long, default_value_t = BatchLimits::default().max_rows)]
+    batch_rows: usize,
+    /// Close a batch at this many payload bytes.
+    #[arg(long, default_value_t = BatchLimits::default().max_bytes)]
+    batch_bytes: usize,
+    /// Close a batch this many ms after its first record.
+    #[arg(long, default_value_t = BatchLimits::default().max_wait_ms)]
+    batch_ms: u64,
+    /// Batches processed in parallel.
+    #[arg(long, default_value_t = default_workers())]
+    workers: usize,
+    /// CPU deadline of one plugin call, in ms.
+    #[arg(long, default_value_t = SandboxLimits::default().deadline_ms)]
+    plugin_deadline_ms: u64,
+    /// Memory cap of one plugin instance, in MiB.
+    #[arg(long, default_value_t = SandboxLimits::default().memory_bytes >> 20)]
+    plugin_memory_mib: usize,
+    /// On Ctrl-C or SIGTERM, how long in-flight batches may take to finish, in ms.
+    #[arg(long, default_value_t = 10_000)]
+    drain_ms: u64,
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Generator plugin (.wasm).
+    #[arg(long, value_name = "WASM")]
+    plugin: PathBuf,
+    /// The generator's JSON config, e.g. '{"kind":"clickstream"}'.
+    #[arg(long = "plugin-config", value_name = "JSON", default_value = "")]
+    plugin_config: String,
+    /// Kafka topic to produce to (created if missing).
+    #[arg(long)]
+    topic: String,
+    /// Partitions when the topic has to be created.
+    #[arg(long, default_value_t = 3)]
+    partitions: i32,
+    /// Records per second; 0 for as fast as possible.
+    #[arg(long, default_value_t = 1000)]
+    rate: u64,
+    /// Records to produce.
+    #[arg(long, default_value_t = 10_000)]
+    count: u64,
+    /// Seed: the same seed and config always give the same records.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Hide the progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init_logging(&cli.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(4, |n| n.get().max(4)))
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(real_main(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        cancel.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("Shutting down: finishing in-flight batches.");
+        cancel.cancel();
+    });
+    token
+}
+
+async fn real_main(cli: Cli) -> Result<()> {
+    let shutdown = shutdown_on_signal();
+    let services = Services {
+        brokers: cli.services.brokers.clone(),
+        clickhouse: ClickHouseConfig {
+            url: cli.services.clickhouse_url.clone(),
+            database: cli.services.database.clone(),
+            user: cli.services.clickhouse_user.clone(),
+            password: cli.services.clickhouse_password.clone(),
+        },
+    };
+    match cli.command {
+        Some(Command::Generate(args)) => {
+            let runtime = Runtime::new()?;
+            let config = GenerateConfig {
+                plugin: args.plugin,
+                plugin_config: args.plugin_config,
+                seed: args.seed,
+                brokers: services.brokers,
+                topic: args.topic,
+                partitions: args.partitions,
+                rate: args.rate,
+                count: args.count,
+                progress: !args.quiet,
+            };
+            let topic = config.topic.clone();
+            let n = generate::run(&runtime, config, shutdown).await?;
+            eprintln!("produced {n} records to {topic}");
+            Ok(())
+        }
+        None => {
+            let pipeline = pipeline_from_args(cli.pipeline)?;
+            let drain = Duration::from_millis(pipeline.1);
+            run(
+                services,
+                vec![pipeline.0],
+                Arc::new(Stats::default()),
+                shutdown,
+                drain,
+            )
+            .await
+        }
+    }
+}
+
+fn pipeline_from_args(args: PipelineArgs) -> Result<(PipelineConfig, u64)> {
+    let Some(table) = args.table else {
+        bail!("no table given; pass --table NAME (and --topic, --plugin), or see `host --help`");
+    };
+    if args.topics.is_empty() {
+        bail!("no topic given; pass --topic NAME");
+    }
+    if args.plugin_configs.len() > args.plugins.len() {
+        bail!(
+            "{} --plugin-config values for {} --plugin values; give one config per plugin, in the same order",
+            args.plugin_configs.len(),
+            args.plugins.len()
+        );
+    }
+    let plugins = args
+        .plugins
+        .into_iter()
+        .enumerate()
+        .map(|(i, path)| PluginSpec {
+            path,
+            config: args.plugin_configs.get(i).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let outputs = args
+        .outputs
+        .iter()
+        .map(|o| {
+            o.split_once('=')
+                .map(|(n, t)| (n.trim().to_owned(), t.trim().to_owned()))
+                .with_context(|| format!("--output {o}: expected NAME=TABLE"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let config = PipelineConfig {
+        name: args.name.unwrap_or_else(|| table.clone()),
+        group: args.group.unwrap_or_else(|| format!("sluice-{table}")),
+        topics: args.topics,
+        plugins,
+        table,
+        outputs,
+        dead_letter_table: args.dead_letter_table,
+        batch: BatchLimits {
+            max_rows: args.batch_rows,
+            max_bytes: args.batch_bytes,
+            max_wait_ms: args.batch_ms,
+        },
+        limits: SandboxLimits {
+            deadline_ms: args.plugin_deadline_ms,
+            memory_bytes: args.plugin_memory_mib << 20,
+            ..SandboxLimits::default()
+        },
+        workers: args.workers,
+    };
+    config.validate()?;
+    Ok((config, args.drain_ms))
+}

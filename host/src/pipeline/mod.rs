@@ -1,0 +1,310 @@
+//! One pipeline end to end: the reader pulls records from the Kafka source into
+//! per-partition batches; workers run each batch through the plugin chain, write it
+//! with the sink, and only then commit its offsets. A partition always maps to the
+//! same worker, so its batches are written in offset order.
+
+pub mod batch;
+pub mod chain;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rdkafka::Message;
+use rdkafka::message::Headers;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use self::batch::{Batch, Batcher, Header};
+use self::chain::Chain;
+use crate::config::PipelineConfig;
+use crate::runtime::{Plugin, PluginKind, Runtime, TransformInstance};
+use crate::sink::clickhouse::ClickHouse;
+use crate::sink::{Marks, Sink, Source};
+use crate::source::kafka::{self, KafkaSource, KafkaSourceConfig, Ownership};
+use crate::telemetry::Stats;
+
+/// Batches queued per worker before the reader waits: backpressure, not buffering.
+const WORKER_QUEUE: usize = 2;
+/// First and largest pause between retries of a failed write.
+const RETRY_MIN: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// Everything a worker needs besides its own chain.
+struct Shared {
+    config: PipelineConfig,
+    sink: Sink,
+    source: KafkaSource,
+    stats: Arc<Stats>,
+    /// Cancelled when in-flight work must be abandoned (shutdown deadline passed).
+    abandon: CancellationToken,
+}
+
+/// Loads and checks a pipeline's plugins (compile once; each worker instantiates).
+pub fn load_plugins(runtime: &Runtime, config: &PipelineConfig) -> Result<Vec<Arc<Plugin>>> {
+    config
+        .plugins
+        .iter()
+        .map(|spec| {
+            let plugin = Plugin::load(runtime, &spec.path)?;
+            plugin.expect_kind(PluginKind::Transform)?;
+            Ok(plugin)
+        })
+        .collect()
+}
+
+fn build_chain(plugins: &[Arc<Plugin>], config: &PipelineConfig) -> Result<Chain> {
+    let stages = plugins
+        .iter()
+        .zip(&config.plugins)
+        .map(|(plugin, spec)| {
+            TransformInstance::new(plugin.clone(), &spec.config, config.limits)
+                .with_context(|| format!("plugin {} failed to start", plugin.path.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Chain::new(stages))
+}
+
+/// Runs one pipeline until `shutdown`; then finishes in-flight batches within
+/// `drain` and returns. Only written batches are ever committed.
+pub async fn run(
+    config: PipelineConfig,
+    runtime: Runtime,
+    ch: ClickHouse,
+    brokers: &str,
+    stats: Arc<Stats>,
+    shutdown: CancellationToken,
+    drain: Duration,
+) -> Result<()> {
+    config.validate()?;
+    let plugins = load_plugins(&runtime, &config)?;
+    let chains = (0..config.workers)
+        .map(|_| build_chain(&plugins, &config))
+        .collect::<Result<Vec<_>>>()?;
+    let sink = Sink::new(
+        ch,
+        &config.table,
+        &config.outputs,
+        &config.dead_letter_table,
+    )
+    .await?;
+    let source = KafkaSource::connect(&KafkaSourceConfig {
+        brokers: brokers.to_owned(),
+        group: config.group.clone(),
+        topics: config.topics.clone(),
+    })?;
+    info!(pipeline = %config.name, topics = ?config.topics, table = %config.table, plugins = plugins.len(), "Pipeline started.");
+    let shared = Arc::new(Shared {
+        config,
+        sink,
+        source,
+        stats,
+        abandon: CancellationToken::new(),
+    });
+    let mut senders = Vec::new();
+    let mut workers = Vec::new();
+    for chain in chains {
+        let (tx, rx) = mpsc::channel::<Batch>(WORKER_QUEUE);
+        senders.push(tx);
+        workers.push(tokio::spawn(worker(shared.clone(), chain, rx)));
+    }
+    read(&shared, &senders, &shutdown).await;
+    drop(senders);
+    let abandon = shared.abandon.clone();
+    let deadline = tokio::spawn(async move {
+        tokio::time::sleep(drain).await;
+        abandon.cancel();
+    });
+    for w in workers {
+        if let Err(e) = w.await {
+            warn!(error = %e, "A pipeline worker panicked.");
+        }
+    }
+    deadline.abort();
+    info!(pipeline = %shared.config.name, "Pipeline stopped.");
+    Ok(())
+}
+
+async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &CancellationToken) {
+    let consumer = &shared.source.consumer;
+    let ownership = &shared.source.ownership;
+    let mut batcher = Batcher::new(shared.config.batch);
+    let tick_ms = (shared.config.batch.max_wait_ms / 4).clamp(5, 250);
+    let mut tick = tokio::time::interval(Duration::from_millis(tick_ms));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut topics: HashMap<String, Arc<str>> = HashMap::new();
+    loop {
+        let closed = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            msg = consumer.recv() => match msg {
+                Ok(m) => {
+                    let Some(epoch) = ownership.epoch(m.topic(), m.partition()) else { continue };
+                    let topic = topics.entry(m.topic().to_owned()).or_insert_with(|| m.topic().into()).clone();
+                    let headers = m.headers().map(|hs| hs.iter().map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec) }).collect()).unwrap_or_default();
+                    let ts = m.timestamp().to_millis().unwrap_or(-1);
+                    shared.stats.consumed(1);
+                    batcher
+                        .push(&topic, m.partition(), epoch, m.offset(), ts, m.key().map(<[u8]>::to_vec), headers, m.payload().unwrap_or(&[]), Instant::now())
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                }
+                Err(e) => {
+                    warn!(error = %e, "Kafka consumer error.");
+                    Vec::new()
+                }
+            },
+            _ = tick.tick() => batcher.expired(Instant::now()),
+        };
+        for batch in closed {
+            if !dispatch(senders, batch).await {
+                return;
+            }
+        }
+    }
+    for batch in batcher.drain() {
+        if !dispatch(senders, batch).await {
+            return;
+        }
+    }
+}
+
+/// Hands a batch to its partition's worker; waits when that worker is busy.
+async fn dispatch(senders: &[mpsc::Sender<Batch>], batch: Batch) -> bool {
+    let worker = batch.partition.unsigned_abs() as usize % senders.len();
+    senders[worker].send(batch).await.is_ok()
+}
+
+async fn worker(shared: Arc<Shared>, mut chain: Chain, mut rx: mpsc::Receiver<Batch>) {
+    let ownership: &Arc<Ownership> = &shared.source.ownership;
+    let mut marks: HashMap<(Arc<str>, i32), (u64, Marks)> = HashMap::new();
+    while let Some(batch) = rx.recv().await {
+        let _in_flight = ownership.start(&batch.topic, batch.partition);
+        if !ownership.is_current(&batch.topic, batch.partition, batch.epoch) {
+            debug!(topic = %batch.topic, partition = batch.partition, "Dropping a batch of a partition we no longer own.");
+            continue;
+        }
+        let key = (batch.topic.clone(), batch.partition);
+        let fresh = !matches!(marks.get(&key), Some((epoch, _)) if *epoch == batch.epoch);
+        if fresh {
+            let Some(loaded) = load_marks(&shared, &batch).await else {
+                continue;
+            };
+            marks.insert(key.clone(), (batch.epoch, loaded));
+        }
+        let Some((_, partition_marks)) = marks.get_mut(&key) else {
+            continue;
+        };
+        let Some(last) = batch.last_offset() else {
+            continue;
+        };
+        if !process(&shared, &mut chain, batch.clone(), partition_marks).await {
+            continue;
+        }
+        let committed = tokio::task::block_in_place(|| {
+            kafka::commit(
+                &shared.source.consumer,
+                ownership,
+                &batch.topic,
+                batch.partition,
+                batch.epoch,
+                last + 1,
+            )
+        });
+        if let Err(e) = committed {
+            warn!(error = %format!("{e:#}"), "Commit failed; a restart replays and the sink skips what it has.");
+        }
+    }
+}
+
+/// Reads the sink's marks for a new assignment, retrying until it works or we stop.
+async fn load_marks(shared: &Shared, batch: &Batch) -> Option<Marks> {
+    let mut pause = RETRY_MIN;
+    loop {
+        match shared
+            .sink
+            .load_marks(&shared.config.name, &batch.topic, batch.partition)
+            .await
+        {
+            Ok(m) => return Some(m),
+            Err(e) => warn!(error = %format!("{e:#}"), "Cannot read sink offsets; retrying."),
+        }
+        if !wait_retry(shared, batch, &mut pause).await {
+            return None;
+        }
+    }
+}
+
+/// Runs the chain and writes the result, cutting the batch where a table's mark
+/// falls inside it. Returns false if the batch was abandoned.
+async fn process(shared: &Shared, chain: &mut Chain, mut batch: Batch, marks: &mut Marks) -> bool {
+    let mut parts = Vec::new();
+    for cut in marks.cut_points() {
+        if batch.events.first().is_some_and(|e| e.offset <= cut)
+            && batch.last_offset().is_some_and(|l| l > cut)
+        {
+            let rest = batch.split_after(cut);
+            parts.push(std::mem::replace(&mut batch, rest));
+        }
+    }
+    parts.push(batch);
+    for part in parts {
+        let started = Instant::now();
+        let out = tokio::task::block_in_place(|| chain.run(&part));
+        let version = chain.version();
+        let source = Source {
+            pipeline: &shared.config.name,
+            topic: &part.topic,
+            partition: part.partition,
+            version: &version,
+        };
+        let mut pause = RETRY_MIN;
+        loop {
+            match shared.sink.write(source, &out, marks).await {
+                Ok(w) => {
+                    shared.stats.written(
+                        part.events.len() as u64,
+                        w.rows,
+                        w.dead,
+                        started.elapsed(),
+                    );
+                    break;
+                }
+                Err(e) => {
+                    warn!(topic = %part.topic, partition = part.partition, error = %format!("{e:#}"), "Write failed; retrying.");
+                    if !wait_retry(shared, &part, &mut pause).await {
+                        return false;
+                    }
+                    match shared
+                        .sink
+                        .load_marks(&shared.config.name, &part.topic, part.partition)
+                        .await
+                    {
+                        Ok(m) => *marks = m,
+                        Err(e) => warn!(error = %format!("{e:#}"), "Cannot re-read sink offsets."),
+                    }
+                }
+            }
+        }
+        if let Some(last) = part.last_offset() {
+            marks.advance_all(shared.sink.table_names().into_iter(), last);
+        }
+    }
+    true
+}
+
+/// Sleeps before a retry with capped exponential backoff; false if the batch must
+/// be given up (shutdown deadline passed, or the partition was revoked).
+async fn wait_retry(shared: &Shared, batch: &Batch, pause: &mut Duration) -> bool {
+    tokio::select! {
+        _ = shared.abandon.cancelled() => return false,
+        _ = tokio::time::sleep(*pause) => {}
+    }
+    *pause = (*pause * 2).min(RETRY_MAX);
+    shared
+        .source
+        .ownership
+        .is_current(&batch.topic, batch.partition, batch.epoch)
+}

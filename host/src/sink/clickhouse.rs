@@ -1,0 +1,249 @@
+//! The ClickHouse connection: table schemas from `system.columns`, per-partition
+//! high-water offsets for exactly-once replays, and RowBinary inserts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use clickhouse::Client;
+use serde::Deserialize;
+
+use super::schema::{Column, ColumnType};
+
+/// Host-filled column: the source topic.
+pub const TOPIC_COLUMN: &str = "_topic";
+/// Host-filled column: the source partition.
+pub const PARTITION_COLUMN: &str = "_partition";
+/// Host-filled column: the source offset.
+pub const OFFSET_COLUMN: &str = "_offset";
+/// Optional host-filled column: the plugin chain version that made the row.
+pub const VERSION_COLUMN: &str = "_plugin_version";
+
+/// Where to find ClickHouse and as whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickHouseConfig {
+    /// HTTP endpoint, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    /// Database holding the tables.
+    pub database: String,
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A live ClickHouse connection.
+#[derive(Clone)]
+pub struct ClickHouse {
+    client: Client,
+    database: String,
+    url: String,
+    /// Server version, e.g. `18.16.1`.
+    pub version: String,
+}
+
+/// An insertable table: its columns in insert order and the statement that writes them.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Table name.
+    pub name: String,
+    /// Columns the sink writes (not MATERIALIZED, ALIAS or DEFAULT).
+    pub columns: Vec<Column>,
+    insert_sql: String,
+}
+
+impl Table {
+    /// Whether the table has a column of this name.
+    pub fn has(&self, name: &str) -> bool {
+        self.columns.iter().any(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct ColumnRow {
+    name: String,
+    #[serde(rename = "type")]
+    ty: String,
+    default_kind: String,
+}
+
+#[derive(Debug, Deserialize, clickhouse::Row)]
+struct MarkRow {
+    partition: i32,
+    offset: i64,
+}
+
+/// Checks a table or column name so that it can be spliced into SQL safely.
+pub fn check_identifier(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if !ok {
+        bail!("`{name}` is not a valid table name; use letters, digits and underscores");
+    }
+    Ok(())
+}
+
+impl ClickHouse {
+    /// Connects and checks the server answers; the error names the URL and the fix.
+    pub async fn connect(config: &ClickHouseConfig) -> Result<Self> {
+        check_identifier(&config.database)?;
+        let client = Client::default()
+            .with_url(&config.url)
+            .with_user(&config.user)
+            .with_password(&config.password)
+            .with_database(&config.database)
+            .with_validation(false);
+        let version: String = client
+            .query("SELECT version()")
+            .fetch_one()
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot reach ClickHouse at {}; start it with `scripts/clickhouse.sh start` or pass --clickhouse-url",
+                    config.url
+                )
+            })?;
+        Ok(Self {
+            client,
+            database: config.database.clone(),
+            url: config.url.clone(),
+            version,
+        })
+    }
+
+    /// The underlying client, for queries the sink does not wrap.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Reads a table's insertable columns; fails naming the table and the fix.
+    pub async fn table(&self, name: &str) -> Result<Arc<Table>> {
+        check_identifier(name)?;
+        let rows: Vec<ColumnRow> = self
+            .client
+            .query("SELECT name, type, default_kind FROM system.columns WHERE database = ? AND table = ?")
+            .bind(&self.database)
+            .bind(name)
+            .fetch_all()
+            .await
+            .with_context(|| format!("cannot read the columns of table {name} from ClickHouse at {}", self.url))?;
+        if rows.is_empty() {
+            bail!(
+                "table {}.{name} does not exist in ClickHouse at {}; create it first (see sql/)",
+                self.database,
+                self.url
+            );
+        }
+        let mut columns = Vec::new();
+        for row in rows {
+            if !row.default_kind.is_empty() {
+                continue;
+            }
+            let ty = ColumnType::parse(&row.ty).with_context(|| {
+                format!(
+                    "table {name}, column {}: the sink cannot write this type",
+                    row.name
+                )
+            })?;
+            columns.push(Column { name: row.name, ty });
+        }
+        let list = columns
+            .iter()
+            .map(|c| format!("`{}`", c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let insert_sql = format!("INSERT INTO `{name}` ({list}) FORMAT RowBinary");
+        Ok(Arc::new(Table {
+            name: name.to_owned(),
+            columns,
+            insert_sql,
+        }))
+    }
+
+    /// Fails unless `table` has the host columns that exactly-once rests on.
+    pub fn require_source_columns(table: &Table) -> Result<()> {
+        for (name, want) in [
+            (TOPIC_COLUMN, "String"),
+            (PARTITION_COLUMN, "Int32"),
+            (OFFSET_COLUMN, "Int64"),
+        ] {
+            let Some(column) = table.columns.iter().find(|c| c.name == name) else {
+                bail!(
+                    "table {} lacks column `{name}`; add `{name} {want}` (the host stores each row's source there for exactly-once delivery)",
+                    table.name
+                );
+            };
+            let fits = if name == TOPIC_COLUMN {
+                matches!(column.ty.plain(), ColumnType::String)
+            } else {
+                column.ty.is_integer()
+            };
+            if !fits {
+                bail!(
+                    "table {}: column `{name}` is {} but must be {want}",
+                    table.name,
+                    column.ty
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Highest `_offset` per partition of `topic` already in `table` (optionally only
+    /// the rows of one pipeline): rows at or below it must not be written again.
+    pub async fn high_water_marks(
+        &self,
+        table: &Table,
+        topic: &str,
+        pipeline: Option<&str>,
+    ) -> Result<HashMap<i32, i64>> {
+        let mut sql = format!(
+            "SELECT toInt32({PARTITION_COLUMN}) AS partition, toInt64(max({OFFSET_COLUMN})) AS offset FROM `{}` WHERE {TOPIC_COLUMN} = ?",
+            table.name
+        );
+        if pipeline.is_some() {
+            sql.push_str(" AND pipeline = ?");
+        }
+        sql.push_str(" GROUP BY partition");
+        let mut query = self.client.query(&sql).bind(topic);
+        if let Some(p) = pipeline {
+            query = query.bind(p);
+        }
+        let rows: Vec<MarkRow> = query.fetch_all().await.with_context(|| {
+            format!(
+                "reading high-water offsets of {} for topic {topic}",
+                table.name
+            )
+        })?;
+        Ok(rows.into_iter().map(|r| (r.partition, r.offset)).collect())
+    }
+
+    /// Inserts pre-encoded RowBinary rows into `table` as one atomic insert.
+    pub async fn insert(&self, table: &Table, rows: Vec<u8>) -> Result<()> {
+        let mut insert = self.client.insert_formatted_with(table.insert_sql.clone());
+        insert
+            .send(Bytes::from(rows))
+            .await
+            .with_context(|| format!("sending rows to {}", table.name))?;
+        insert
+            .end()
+            .await
+            .with_context(|| format!("inserting into {}", table.name))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl Table {
+    /// A table with given columns, for encoder tests.
+    pub fn for_tests(name: &str, columns: Vec<Column>) -> Self {
+        Self {
+            name: name.into(),
+            columns,
+            insert_sql: String::new(),
+        }
+    }
+}

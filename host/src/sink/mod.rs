@@ -1,0 +1,382 @@
+//! The sink: turns a batch's chain output into one RowBinary insert per table, skips
+//! rows a table already holds (by source offset), and sends unwritable rows to the
+//! dead-letter table. Data flows in from `pipeline::chain` and out to ClickHouse.
+
+pub mod clickhouse;
+pub mod rowbinary;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use serde_json::Value;
+
+use self::clickhouse::{
+    ClickHouse, OFFSET_COLUMN, PARTITION_COLUMN, TOPIC_COLUMN, Table, VERSION_COLUMN,
+};
+use self::rowbinary::{EncodeError, Val, encode};
+use crate::pipeline::chain::{ChainOutput, DeadLetter};
+
+/// Where a batch's rows came from: filled into the host columns of every row.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// Pipeline name (dead letters record it).
+    pub pipeline: &'a str,
+    /// Kafka topic.
+    pub topic: &'a str,
+    /// Kafka partition.
+    pub partition: i32,
+    /// Plugin chain version that produced the rows.
+    pub version: &'a str,
+}
+
+/// Highest source offset each table already holds for one partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Marks {
+    by_table: HashMap<String, i64>,
+}
+
+impl Marks {
+    /// Whether `table` already holds the rows of `offset`.
+    pub fn covers(&self, table: &str, offset: i64) -> bool {
+        self.by_table.get(table).is_some_and(|m| offset <= *m)
+    }
+
+    /// Records that every table now holds everything up to `offset`.
+    pub fn advance_all(&mut self, tables: impl Iterator<Item = String>, offset: i64) {
+        for table in tables {
+            let mark = self.by_table.entry(table).or_insert(offset);
+            *mark = (*mark).max(offset);
+        }
+    }
+
+    /// The distinct marks, ascending: replays cut batches there so that no batch
+    /// straddles what a table already has.
+    pub fn cut_points(&self) -> Vec<i64> {
+        let mut points: Vec<i64> = self.by_table.values().copied().collect();
+        points.sort_unstable();
+        points.dedup();
+        points
+    }
+}
+
+/// What one write put where.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Rows inserted into data tables.
+    pub rows: u64,
+    /// Rows inserted into the dead-letter table.
+    pub dead: u64,
+    /// Rows skipped because their table already held them (replays).
+    pub skipped: u64,
+}
+
+/// A pipeline's output tables and the dead-letter table.
+pub struct Sink {
+    ch: ClickHouse,
+    main: Arc<Table>,
+    outputs: HashMap<String, Arc<Table>>,
+    dead: Arc<Table>,
+}
+
+impl Sink {
+    /// Loads and checks every table the pipeline writes.
+    pub async fn new(
+        ch: ClickHouse,
+        main: &str,
+        outputs: &[(String, String)],
+        dead: &str,
+    ) -> Result<Self> {
+        let main = ch.table(main).await?;
+        ClickHouse::require_source_columns(&main)?;
+        let mut out = HashMap::new();
+        for (target, table) in outputs {
+            let table = if *table == main.name {
+                main.clone()
+            } else {
+                ch.table(table).await?
+            };
+            ClickHouse::require_source_columns(&table)?;
+            out.insert(target.clone(), table);
+        }
+        let dead = ch.table(dead).await?;
+        ClickHouse::require_source_columns(&dead)?;
+        Ok(Self {
+            ch,
+            main,
+            outputs: out,
+            dead,
+        })
+    }
+
+    fn data_tables(&self) -> impl Iterator<Item = &Arc<Table>> {
+        let mut seen = vec![&self.main.name];
+        std::iter::once(&self.main).chain(self.outputs.values().filter(move |t| {
+            if seen.contains(&&t.name) {
+                false
+            } else {
+                seen.push(&t.name);
+                true
+            }
+        }))
+    }
+
+    /// Names of every table written, dead letters included.
+    pub fn table_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.data_tables().map(|t| t.name.clone()).collect();
+        names.push(self.dead.name.clone());
+        names
+    }
+
+    /// Reads what each table already holds of `topic`/`partition`.
+    pub async fn load_marks(&self, pipeline: &str, topic: &str, partition: i32) -> Result<Marks> {
+        let mut marks = Marks::default();
+        for table in self.data_tables() {
+            if let Some(m) = self
+                .ch
+                .high_water_marks(table, topic, None)
+                .await?
+                .get(&partition)
+            {
+                marks.by_table.insert(table.name.clone(), *m);
+            }
+        }
+        let dead = self
+            .ch
+            .high_water_marks(
+                &self.dead,
+                topic,
+                self.dead.has("pipeline").then_some(pipeline),
+            )
+            .await?;
+        if let Some(m) = dead.get(&partition) {
+            marks.by_table.insert(self.dead.name.clone(), *m);
+        }
+        Ok(marks)
+    }
+
+    /// Writes one batch's output: data tables first, then dead letters, each one
+    /// atomic insert, skipping rows a table already holds. Fails if any insert
+    /// fails; the caller retries with fresh marks.
+    pub async fn write(
+        &self,
+        source: Source<'_>,
+        out: &ChainOutput,
+        marks: &Marks,
+    ) -> Result<Written> {
+        let mut written = Written::default();
+        let mut buffers: Vec<(Arc<Table>, Vec<u8>, u64)> = Vec::new();
+        let mut host_dead: Vec<DeadLetter> = Vec::new();
+        let host: Arc<str> = "host".into();
+        for row in &out.rows {
+            let bytes = out.row_bytes(row);
+            let table = match &row.target {
+                None => &self.main,
+                Some(target) => match self.outputs.get(target) {
+                    Some(t) => t,
+                    None => {
+                        host_dead.push(DeadLetter {
+                            offset: row.offset,
+                            plugin: host.clone(),
+                            code: "unknown-target".into(),
+                            message: format!("no output named `{target}` in the pipeline config"),
+                            payload: bytes.to_vec(),
+                        });
+                        continue;
+                    }
+                },
+            };
+            if marks.covers(&table.name, row.offset) {
+                written.skipped += 1;
+                continue;
+            }
+            let slot = match buffers.iter().position(|(t, _, _)| t.name == table.name) {
+                Some(i) => i,
+                None => {
+                    buffers.push((
+                        table.clone(),
+                        Vec::with_capacity(out.data.len() + out.rows.len() * 32),
+                        0,
+                    ));
+                    buffers.len() - 1
+                }
+            };
+            let (table, buf, count) = &mut buffers[slot];
+            let start = buf.len();
+            match encode_json_row(buf, table, bytes, source, row.offset) {
+                Ok(()) => *count += 1,
+                Err((code, message)) => {
+                    buf.truncate(start);
+                    host_dead.push(DeadLetter {
+                        offset: row.offset,
+                        plugin: host.clone(),
+                        code: code.into(),
+                        message: format!("table {}: {message}", table.name),
+                        payload: bytes.to_vec(),
+                    });
+                }
+            }
+        }
+        let mut dead_buf = Vec::new();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        for dead in out.dead.iter().chain(&host_dead) {
+            if marks.covers(&self.dead.name, dead.offset) {
+                written.skipped += 1;
+                continue;
+            }
+            encode_dead_letter(&mut dead_buf, &self.dead, dead, source, now)?;
+            written.dead += 1;
+        }
+        for (table, buf, count) in buffers {
+            if count > 0 {
+                self.ch.insert(&table, buf).await?;
+                written.rows += count;
+            }
+        }
+        if written.dead > 0 {
+            self.ch.insert(&self.dead, dead_buf).await?;
+        }
+        Ok(written)
+    }
+}
+
+fn encode_json_row(
+    buf: &mut Vec<u8>,
+    table: &Table,
+    json: &[u8],
+    source: Source<'_>,
+    offset: i64,
+) -> Result<(), (&'static str, String)> {
+    let value: Value = serde_json::from_slice(json)
+        .map_err(|e| ("bad-json", format!("row is not valid JSON: {e}")))?;
+    let Value::Object(fields) = value else {
+        return Err(("not-object", "row is not a JSON object".into()));
+    };
+    for column in &table.columns {
+        let val = match column.name.as_str() {
+            TOPIC_COLUMN => Val::Str(source.topic),
+            PARTITION_COLUMN => Val::Int(i64::from(source.partition)),
+            OFFSET_COLUMN => Val::Int(offset),
+            VERSION_COLUMN => Val::Str(source.version),
+            name => fields.get(name).map_or(Val::Missing, Val::Json),
+        };
+        encode(buf, &column.ty, val)
+            .map_err(|EncodeError(e)| ("schema", format!("column {}: {e}", column.name)))?;
+    }
+    Ok(())
+}
+
+fn encode_dead_letter(
+    buf: &mut Vec<u8>,
+    table: &Table,
+    dead: &DeadLetter,
+    source: Source<'_>,
+    now: i64,
+) -> Result<()> {
+    for column in &table.columns {
+        let val = match column.name.as_str() {
+            TOPIC_COLUMN => Val::Str(source.topic),
+            PARTITION_COLUMN => Val::Int(i64::from(source.partition)),
+            OFFSET_COLUMN => Val::Int(dead.offset),
+            VERSION_COLUMN => Val::Str(source.version),
+            "pipeline" => Val::Str(source.pipeline),
+            "plugin" => Val::Str(&dead.plugin),
+            "code" => Val::Str(&dead.code),
+            "message" => Val::Str(&dead.message),
+            "payload" => Val::Bytes(&dead.payload),
+            "failed_at" => Val::Int(now),
+            _ => Val::Missing,
+        };
+        encode(buf, &column.ty, val).map_err(|e| {
+            anyhow::anyhow!(
+                "dead-letter table {}: column {}: {e}",
+                table.name,
+                column.name
+            )
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::schema::{Column, ColumnType};
+
+    fn table(cols: &[(&str, &str)]) -> Table {
+        let columns = cols
+            .iter()
+            .map(|(n, t)| Column {
+                name: (*n).into(),
+                ty: ColumnType::parse(t).expect("type"),
+            })
+            .collect();
+        Table::for_tests("t", columns)
+    }
+
+    const SOURCE: Source<'static> = Source {
+        pipeline: "p",
+        topic: "tweets",
+        partition: 2,
+        version: "abc",
+    };
+
+    #[test]
+    fn fills_host_columns_and_ignores_unknown_fields() {
+        let t = table(&[
+            ("id", "String"),
+            ("n", "UInt8"),
+            ("_topic", "String"),
+            ("_partition", "Int32"),
+            ("_offset", "Int64"),
+        ]);
+        let mut buf = Vec::new();
+        encode_json_row(&mut buf, &t, br#"{"id":"x","n":7,"extra":[1]}"#, SOURCE, 41)
+            .expect("encodes");
+        let mut want = b"\x01x\x07\x06tweets".to_vec();
+        want.extend_from_slice(&2i32.to_le_bytes());
+        want.extend_from_slice(&41i64.to_le_bytes());
+        assert_eq!(buf, want);
+    }
+
+    #[test]
+    fn bad_rows_get_reason_codes() {
+        let t = table(&[("n", "UInt8")]);
+        let mut buf = Vec::new();
+        assert_eq!(
+            encode_json_row(&mut buf, &t, b"{nope", SOURCE, 0)
+                .expect_err("bad")
+                .0,
+            "bad-json"
+        );
+        assert_eq!(
+            encode_json_row(&mut buf, &t, b"[1]", SOURCE, 0)
+                .expect_err("bad")
+                .0,
+            "not-object"
+        );
+        let (code, msg) =
+            encode_json_row(&mut buf, &t, br#"{"n":"many"}"#, SOURCE, 0).expect_err("bad");
+        assert_eq!(code, "schema");
+        assert!(msg.contains("column n"), "{msg}");
+    }
+
+    #[test]
+    fn marks_cover_only_what_each_table_holds() {
+        let mut marks = Marks::default();
+        marks.by_table.insert("a".into(), 10);
+        marks.by_table.insert("b".into(), 4);
+        assert!(marks.covers("a", 10));
+        assert!(!marks.covers("a", 11));
+        assert!(!marks.covers("c", 0));
+        assert_eq!(marks.cut_points(), vec![4, 10]);
+        marks.advance_all(["a".to_owned(), "c".to_owned()].into_iter(), 8);
+        assert!(marks.covers("a", 10), "never moves back");
+        assert!(marks.covers("c", 8));
+    }
+}

@@ -1,0 +1,499 @@
+//! Encodes values into ClickHouse's RowBinary format by column type, converting JSON
+//! the way ClickHouse's own JSON input does (numbers from strings, dates from text).
+
+use serde_json::Value;
+
+use super::schema::ColumnType;
+
+/// A value to write; JSON from plugins, typed values from the host.
+#[derive(Debug, Clone, Copy)]
+pub enum Val<'a> {
+    /// Absent: the column's default (zero, empty, or NULL for Nullable).
+    Missing,
+    /// A JSON value from a plugin row.
+    Json(&'a Value),
+    /// Text from the host.
+    Str(&'a str),
+    /// Raw bytes from the host (a dead letter's payload need not be UTF-8).
+    Bytes(&'a [u8]),
+    /// An integer from the host.
+    Int(i64),
+}
+
+/// Why a value does not fit its column; the row goes to the dead-letter table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EncodeError(pub String);
+
+fn err<T>(ty: &ColumnType, what: impl std::fmt::Display) -> Result<T, EncodeError> {
+    Err(EncodeError(format!("cannot write {what} to {ty}")))
+}
+
+/// Appends `val` as `ty` to `out`. On error `out` may hold a partial value; callers
+/// truncate to the row start.
+pub fn encode(out: &mut Vec<u8>, ty: &ColumnType, val: Val<'_>) -> Result<(), EncodeError> {
+    let val = val.normalize();
+    match ty {
+        ColumnType::LowCardinality(inner) => encode(out, inner, val),
+        ColumnType::Nullable(inner) => match val {
+            Val::Missing => {
+                out.push(1);
+                Ok(())
+            }
+            v => {
+                out.push(0);
+                encode(out, inner, v)
+            }
+        },
+        ColumnType::String => {
+            match val {
+                Val::Missing => put_bytes(out, b""),
+                Val::Str(s) => put_bytes(out, s.as_bytes()),
+                Val::Bytes(b) => put_bytes(out, b),
+                Val::Int(i) => put_bytes(out, i.to_string().as_bytes()),
+                Val::Json(Value::Number(n)) => put_bytes(out, n.to_string().as_bytes()),
+                Val::Json(Value::Bool(b)) => put_bytes(out, if *b { b"true" } else { b"false" }),
+                Val::Json(v) => put_bytes(out, v.to_string().as_bytes()),
+            }
+            Ok(())
+        }
+        ColumnType::FixedString(n) => {
+            let bytes: Vec<u8> = match val {
+                Val::Missing => Vec::new(),
+                Val::Str(s) => s.as_bytes().to_vec(),
+                Val::Bytes(b) => b.to_vec(),
+                Val::Int(_) | Val::Json(_) => return err(ty, "a non-string"),
+            };
+            if bytes.len() > *n {
+                return err(ty, format_args!("{} bytes", bytes.len()));
+            }
+            out.extend_from_slice(&bytes);
+            out.resize(out.len() + (n - bytes.len()), 0);
+            Ok(())
+        }
+        ColumnType::Int(width) => {
+            let v = to_i128(ty, val)?;
+            let bits = u32::from(*width) * 8;
+            let (min, max) = (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1);
+            if v < min || v > max {
+                return err(ty, v);
+            }
+            out.extend_from_slice(&(v as i64).to_le_bytes()[..usize::from(*width)]);
+            Ok(())
+        }
+        ColumnType::UInt(width) => {
+            let v = to_i128(ty, val)?;
+            let bits = u32::from(*width) * 8;
+            if v < 0 || v > (1i128 << bits) - 1 {
+                return err(ty, v);
+            }
+            out.extend_from_slice(&(v as u64).to_le_bytes()[..usize::from(*width)]);
+            Ok(())
+        }
+        ColumnType::Bool => {
+            let v = match val {
+                Val::Missing => false,
+                Val::Json(Value::Bool(b)) => *b,
+                other => to_i128(ty, other)? != 0,
+            };
+            out.push(u8::from(v));
+            Ok(())
+        }
+        ColumnType::Float32 => {
+            out.extend_from_slice(&(to_f64(ty, val)? as f32).to_le_bytes());
+            Ok(())
+        }
+        ColumnType::Float64 => {
+            out.extend_from_slice(&to_f64(ty, val)?.to_le_bytes());
+            Ok(())
+        }
+        ColumnType::Date => {
+            let days = match val {
+                Val::Missing => 0,
+                Val::Int(d) => d,
+                Val::Json(Value::Number(n)) => n.as_i64().ok_or(()).or_else(|_| err(ty, n))?,
+                Val::Str(s) => parse_date(s)
+                    .map(|(d, _)| d)
+                    .ok_or(())
+                    .or_else(|_| err(ty, format_args!("{s:?}")))?,
+                Val::Bytes(_) | Val::Json(_) => return err(ty, "a non-date"),
+            };
+            let days = u16::try_from(days).or_else(|_| err(ty, days))?;
+            out.extend_from_slice(&days.to_le_bytes());
+            Ok(())
+        }
+        ColumnType::DateTime => {
+            let nanos = to_epoch_nanos(ty, val)?;
+            let secs = u32::try_from(nanos.div_euclid(1_000_000_000))
+                .or_else(|_| err(ty, "a time outside 1970..2106"))?;
+            out.extend_from_slice(&secs.to_le_bytes());
+            Ok(())
+        }
+        ColumnType::DateTime64(precision) => {
+            let nanos = to_epoch_nanos(ty, val)?;
+            let ticks = nanos / 10i128.pow(9 - precision);
+            let ticks = i64::try_from(ticks).or_else(|_| err(ty, "an out-of-range time"))?;
+            out.extend_from_slice(&ticks.to_le_bytes());
+            Ok(())
+        }
+        ColumnType::Uuid => {
+            let text = match val {
+                Val::Missing => "00000000-0000-0000-0000-000000000000",
+                Val::Str(s) => s,
+                _ => return err(ty, "a non-string"),
+            };
+            let hex: String = text.chars().filter(|c| *c != '-').collect();
+            let v = u128::from_str_radix(&hex, 16)
+                .ok()
+                .filter(|_| hex.len() == 32)
+                .ok_or(())
+                .or_else(|_| err(ty, format_args!("{text:?}")))?;
+            out.extend_from_slice(&((v >> 64) as u64).to_le_bytes());
+            out.extend_from_slice(&(v as u64).to_le_bytes());
+            Ok(())
+        }
+        ColumnType::Enum(width, names) => {
+            let v: i16 = match val {
+                Val::Missing => names.first().map(|(_, v)| *v).unwrap_or(0),
+                Val::Str(s) => names
+                    .iter()
+                    .find(|(n, _)| n == s)
+                    .map(|(_, v)| *v)
+                    .ok_or(())
+                    .or_else(|_| err(ty, format_args!("unknown value {s:?}")))?,
+                other => {
+                    let n = to_i128(ty, other)?;
+                    names
+                        .iter()
+                        .find(|(_, v)| i128::from(*v) == n)
+                        .map(|(_, v)| *v)
+                        .ok_or(())
+                        .or_else(|_| err(ty, n))?
+                }
+            };
+            out.extend_from_slice(&v.to_le_bytes()[..usize::from(*width)]);
+            Ok(())
+        }
+        ColumnType::Array(inner) => match val {
+            Val::Missing => {
+                put_varint(out, 0);
+                Ok(())
+            }
+            Val::Json(Value::Array(items)) => {
+                put_varint(out, items.len() as u64);
+                for item in items {
+                    encode(out, inner, Val::Json(item))?;
+                }
+                Ok(())
+            }
+            _ => err(ty, "a non-array"),
+        },
+    }
+}
+
+impl<'a> Val<'a> {
+    /// Folds JSON strings into `Str` and JSON null into `Missing`, so each
+    /// conversion has one arm for text and one for absence.
+    fn normalize(self) -> Self {
+        match self {
+            Val::Json(Value::Null) => Val::Missing,
+            Val::Json(Value::String(s)) => Val::Str(s.as_str()),
+            v => v,
+        }
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+fn to_i128(ty: &ColumnType, val: Val<'_>) -> Result<i128, EncodeError> {
+    let val = val.normalize();
+    match val {
+        Val::Missing => Ok(0),
+        Val::Int(i) => Ok(i128::from(i)),
+        Val::Json(Value::Bool(b)) => Ok(i128::from(*b)),
+        Val::Json(Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                Ok(i128::from(i))
+            } else if let Some(u) = n.as_u64() {
+                Ok(i128::from(u))
+            } else {
+                match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 1e30 => Ok(f as i128),
+                    _ => err(ty, n),
+                }
+            }
+        }
+        Val::Str(s) => s.trim().parse().or_else(|_| err(ty, format_args!("{s:?}"))),
+        Val::Bytes(_) | Val::Json(_) => err(ty, "a non-number"),
+    }
+}
+
+fn to_f64(ty: &ColumnType, val: Val<'_>) -> Result<f64, EncodeError> {
+    let val = val.normalize();
+    match val {
+        Val::Missing => Ok(0.0),
+        Val::Int(i) => Ok(i as f64),
+        Val::Json(Value::Number(n)) => n.as_f64().ok_or(()).or_else(|_| err(ty, n)),
+        Val::Json(Value::Bool(b)) => Ok(f64::from(u8::from(*b))),
+        Val::Str(s) => s.trim().parse().or_else(|_| err(ty, format_args!("{s:?}"))),
+        Val::Bytes(_) | Val::Json(_) => err(ty, "a non-number"),
+    }
+}
+
+/// Numbers above this are taken as milliseconds rather than seconds (year 5138 in s).
+const MS_THRESHOLD: i128 = 100_000_000_000;
+
+fn to_epoch_nanos(ty: &ColumnType, val: Val<'_>) -> Result<i128, EncodeError> {
+    let val = val.normalize();
+    match val {
+        Val::Missing => Ok(0),
+        Val::Int(i) => Ok(scale_number(i128::from(i))),
+        Val::Json(Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                Ok(scale_number(i128::from(i)))
+            } else {
+                let f = n.as_f64().ok_or(()).or_else(|_| err(ty, n))?;
+                Ok((f * 1e9) as i128)
+            }
+        }
+        Val::Str(s) => parse_datetime(s)
+            .ok_or(())
+            .or_else(|_| err(ty, format_args!("{s:?}"))),
+        Val::Bytes(_) | Val::Json(_) => err(ty, "a non-time"),
+    }
+}
+
+fn scale_number(i: i128) -> i128 {
+    if i.abs() >= MS_THRESHOLD {
+        i * 1_000_000
+    } else {
+        i * 1_000_000_000
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses `YYYY-MM-DD` at the start of `s`; returns days and the rest.
+fn parse_date(s: &str) -> Option<(i64, &str)> {
+    let b = s.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i64 = s[0..4].parse().ok()?;
+    let m: u32 = s[5..7].parse().ok()?;
+    let d: u32 = s[8..10].parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some((days_from_civil(y, m, d), &s[10..]))
+}
+
+/// Parses `YYYY-MM-DD[( |T)hh:mm:ss[.fff…]][Z|±hh:mm]` as UTC unless an offset is given;
+/// returns nanoseconds since the epoch.
+pub fn parse_datetime(s: &str) -> Option<i128> {
+    let (days, rest) = parse_date(s.trim())?;
+    let mut nanos = i128::from(days) * 86_400 * 1_000_000_000;
+    let rest = match rest.strip_prefix([' ', 'T']) {
+        None if rest.is_empty() => return Some(nanos),
+        None => return None,
+        Some(r) => r,
+    };
+    let b = rest.as_bytes();
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let h: i128 = rest[0..2].parse().ok()?;
+    let mi: i128 = rest[3..5].parse().ok()?;
+    let se: i128 = rest[6..8].parse().ok()?;
+    if h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    nanos += ((h * 60 + mi) * 60 + se) * 1_000_000_000;
+    let mut rest = &rest[8..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        let mut scale = 100_000_000i128;
+        for c in frac[..digits].bytes().take(9) {
+            nanos += i128::from(c - b'0') * scale;
+            scale /= 10;
+        }
+        rest = &frac[digits..];
+    }
+    match rest {
+        "" | "Z" | "z" => Some(nanos),
+        tz => {
+            let sign = match tz.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let tz = tz[1..].replace(':', "");
+            if tz.len() != 4 {
+                return None;
+            }
+            let oh: i128 = tz[0..2].parse().ok()?;
+            let om: i128 = tz[2..4].parse().ok()?;
+            Some(nanos - sign * (oh * 60 + om) * 60 * 1_000_000_000)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn enc(ty: &str, v: Val<'_>) -> Result<Vec<u8>, EncodeError> {
+        let ty = ColumnType::parse(ty).expect("type parses");
+        let mut out = Vec::new();
+        encode(&mut out, &ty, v).map(|()| out)
+    }
+
+    #[test]
+    fn strings_and_numbers() {
+        assert_eq!(
+            enc("String", Val::Json(&json!("héllo"))).expect("ok"),
+            b"\x06h\xc3\xa9llo"
+        );
+        assert_eq!(enc("String", Val::Json(&json!(42))).expect("ok"), b"\x0242");
+        assert_eq!(
+            enc("String", Val::Bytes(&[0xff, 0x00])).expect("ok"),
+            b"\x02\xff\x00"
+        );
+        assert_eq!(
+            enc("Int32", Val::Json(&json!(-2))).expect("ok"),
+            (-2i32).to_le_bytes()
+        );
+        assert_eq!(
+            enc("UInt16", Val::Json(&json!("513"))).expect("ok"),
+            513u16.to_le_bytes()
+        );
+        assert_eq!(
+            enc("Float32", Val::Json(&json!(0.5))).expect("ok"),
+            0.5f32.to_le_bytes()
+        );
+        assert_eq!(enc("Int64", Val::Missing).expect("ok"), 0i64.to_le_bytes());
+    }
+
+    #[test]
+    fn range_and_type_errors_name_the_type() {
+        assert_eq!(
+            enc("UInt8", Val::Json(&json!(300)))
+                .expect_err("too big")
+                .to_string(),
+            "cannot write 300 to UInt8"
+        );
+        assert!(enc("Int8", Val::Json(&json!(-129))).is_err());
+        assert!(enc("Float64", Val::Json(&json!("abc"))).is_err());
+        assert!(enc("Int32", Val::Json(&json!(1.5))).is_err());
+        assert!(enc("Array(String)", Val::Json(&json!("x"))).is_err());
+    }
+
+    #[test]
+    fn long_strings_use_multi_byte_varints() {
+        let s = "x".repeat(300);
+        let out = enc("String", Val::Str(&s)).expect("ok");
+        assert_eq!(&out[..2], &[0xac, 0x02]);
+        assert_eq!(out.len(), 302);
+    }
+
+    #[test]
+    fn dates_and_times() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(2024, 2, 29), 19_782);
+        let secs = |v: Val<'_>| {
+            u32::from_le_bytes(enc("DateTime", v).expect("ok").try_into().expect("4 bytes"))
+        };
+        assert_eq!(
+            secs(Val::Json(&json!("2026-01-01 00:00:01"))),
+            1_767_225_601
+        );
+        assert_eq!(
+            secs(Val::Json(&json!("2026-01-01T00:00:01Z"))),
+            1_767_225_601
+        );
+        assert_eq!(
+            secs(Val::Json(&json!("2026-01-01T01:00:01+01:00"))),
+            1_767_225_601
+        );
+        assert_eq!(secs(Val::Json(&json!(1_767_225_601))), 1_767_225_601);
+        assert_eq!(
+            secs(Val::Json(&json!(1_767_225_601_500i64))),
+            1_767_225_601,
+            "ms are detected"
+        );
+        let ms = i64::from_le_bytes(
+            enc(
+                "DateTime64(3)",
+                Val::Json(&json!("2026-01-01 00:00:01.250")),
+            )
+            .expect("ok")
+            .try_into()
+            .expect("8 bytes"),
+        );
+        assert_eq!(ms, 1_767_225_601_250);
+        assert_eq!(
+            enc("Date", Val::Json(&json!("1970-01-02"))).expect("ok"),
+            1u16.to_le_bytes()
+        );
+        assert!(enc("DateTime", Val::Json(&json!("yesterday"))).is_err());
+        assert!(enc("DateTime", Val::Json(&json!("2026-13-01 00:00:00"))).is_err());
+    }
+
+    #[test]
+    fn nullable_array_enum_uuid() {
+        assert_eq!(
+            enc("Nullable(Int8)", Val::Json(&Value::Null)).expect("ok"),
+            vec![1]
+        );
+        assert_eq!(
+            enc("Nullable(Int8)", Val::Json(&json!(5))).expect("ok"),
+            vec![0, 5]
+        );
+        assert_eq!(
+            enc(
+                "Array(LowCardinality(String))",
+                Val::Json(&json!(["a", "bc"]))
+            )
+            .expect("ok"),
+            b"\x02\x01a\x02bc"
+        );
+        assert_eq!(
+            enc("Enum8('a' = 1, 'b' = 2)", Val::Json(&json!("b"))).expect("ok"),
+            vec![2]
+        );
+        assert!(enc("Enum8('a' = 1)", Val::Json(&json!("zz"))).is_err());
+        let uuid = enc(
+            "UUID",
+            Val::Json(&json!("00000000-0000-0001-0000-000000000002")),
+        )
+        .expect("ok");
+        assert_eq!(uuid, [1u64.to_le_bytes(), 2u64.to_le_bytes()].concat());
+        assert_eq!(
+            enc("FixedString(3)", Val::Json(&json!("ab"))).expect("ok"),
+            b"ab\0"
+        );
+        assert!(enc("FixedString(1)", Val::Json(&json!("ab"))).is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! The Kafka source: a consumer-group member with auto-commit off, which tracks which
+//! partitions it owns (with an epoch per assignment) and commits an offset only for a
+//! partition it still owns, after the sink has acknowledged the rows.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rdkafka::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::error::KafkaResult;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use tracing::{info, warn};
+
+/// How long a revoke waits for in-flight batches of the revoked partitions.
+const REVOKE_WAIT: Duration = Duration::from_secs(60);
+
+/// A (topic, partition) pair.
+pub type TopicPartition = (String, i32);
+
+/// Which partitions this member owns, under which assignment epoch, and how many
+/// batches of each are in flight. A revoke waits for those batches, so the next
+/// owner never races an insert of ours.
+#[derive(Default)]
+pub struct Ownership {
+    state: Mutex<OwnState>,
+    idle: Condvar,
+    next_epoch: AtomicU64,
+}
+
+#[derive(Default)]
+struct OwnState {
+    owned: HashMap<TopicPartition, u64>,
+    in_flight: HashMap<TopicPartition, usize>,
+}
+
+impl Ownership {
+    /// The epoch under which we own `topic`/`partition`, if we do.
+    pub fn epoch(&self, topic: &str, partition: i32) -> Option<u64> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.owned.get(&(topic.to_owned(), partition)).copied()
+    }
+
+    /// Whether a batch read under `epoch` may still be written and committed.
+    pub fn is_current(&self, topic: &str, partition: i32, epoch: u64) -> bool {
+        self.epoch(topic, partition) == Some(epoch)
+    }
+
+    fn assign(&self, tps: &[TopicPartition]) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for tp in tps {
+            let epoch = self.next_epoch.fetch_add(1, Ordering::Relaxed) + 1;
+            state.owned.insert(tp.clone(), epoch);
+        }
+    }
+
+    fn revoke(&self, tps: &[TopicPartition]) {
+        let deadline = Instant::now() + REVOKE_WAIT;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for tp in tps {
+            state.owned.remove(tp);
+        }
+        while tps
+            .iter()
+            .any(|tp| state.in_flight.get(tp).copied().unwrap_or(0) > 0)
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                warn!(partitions = ?tps, "Revoke timed out waiting for in-flight batches.");
+                break;
+            }
+            state = self
+                .idle
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Counts a batch as in flight until the guard drops.
+    pub fn start(self: &Arc<Self>, topic: &str, partition: i32) -> InFlight {
+        let tp = (topic.to_owned(), partition);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        *state.in_flight.entry(tp.clone()).or_insert(0) += 1;
+        InFlight {
+            owner: self.clone(),
+            tp,
+        }
+    }
+}
+
+/// A batch in flight; dropping it (written, abandoned or stale) releases revokes.
+pub struct InFlight {
+    owner: Arc<Ownership>,
+    tp: TopicPartition,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.owner.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = state.in_flight.get_mut(&self.tp) {
+            *n = n.saturating_sub(1);
+        }
+        self.owner.idle.notify_all();
+    }
+}
+
+/// Consumer context that keeps [`Ownership`] in step with rebalances.
+pub struct SourceContext {
+    ownership: Arc<Ownership>,
+}
+
+impl ClientContext for SourceContext {}
+
+fn pairs(list: &TopicPartitionList) -> Vec<TopicPartition> {
+    list.elements()
+        .iter()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect()
+}
+
+impl ConsumerContext for SourceContext {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(list) = rebalance {
+            let tps = pairs(list);
+            info!(partitions = ?tps, "Partitions revoked; finishing their in-flight batches.");
+            self.ownership.revoke(&tps);
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(list) => {
+                let tps = pairs(list);
+                info!(partitions = ?tps, "Partitions assigned.");
+                self.ownership.assign(&tps);
+            }
+            Rebalance::Error(e) => warn!(error = %e, "Rebalance failed."),
+            Rebalance::Revoke(_) => {}
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
+        if let Err(e) = result {
+            warn!(error = %e, "Offset commit failed; the sink's offsets still prevent duplicates.");
+        }
+    }
+}
+
+/// The consumer type the pipeline reads from.
+pub type KafkaConsumer = StreamConsumer<SourceContext>;
+
+/// Settings for joining the consumer group.
+#[derive(Debug, Clone)]
+pub struct KafkaSourceConfig {
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// Consumer group.
+    pub group: String,
+    /// Topics to subscribe to.
+    pub topics: Vec<String>,
+}
+
+/// A subscribed consumer plus the ownership it maintains.
+pub struct KafkaSource {
+    /// The rdkafka consumer (shared with workers for commits).
+    pub consumer: Arc<KafkaConsumer>,
+    /// Which partitions we own.
+    pub ownership: Arc<Ownership>,
+}
+
+impl KafkaSource {
+    /// Connects, checks the broker answers, and subscribes.
+    pub fn connect(config: &KafkaSourceConfig) -> Result<Self> {
+        let ownership = Arc::new(Ownership::default());
+        let consumer: KafkaConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &config.brokers)
+            .set("group.id", &config.group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "2000")
+            .set("fetch.wait.max.ms", "100")
+            .set("queued.max.messages.kbytes", "65536")
+            .set("allow.auto.create.topics", "false")
+            .create_with_context(SourceContext {
+                ownership: ownership.clone(),
+            })
+            .context("creating the Kafka consumer")?;
+        check_reachable(&consumer, &config.brokers)?;
+        let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&topics)
+            .with_context(|| format!("subscribing to {}", config.topics.join(", ")))?;
+        Ok(Self {
+            consumer: Arc::new(consumer),
+            ownership,
+        })
+    }
+}
+
+fn check_reachable<C: Consumer<SourceContext>>(consumer: &C, brokers: &str) -> Result<()> {
+    consumer
+        .fetch_metadata(None, Duration::from_secs(10))
+        .map(|_| ())
+        .with_context(|| {
+            format!("cannot reach Kafka at {brokers}; start it with `scripts/kafka.sh start` or pass --brokers")
+        })
+}
+
+/// Commits `next_offset` for a partition, if we still own it under `epoch`.
+pub fn commit(
+    consumer: &KafkaConsumer,
+    ownership: &Ownership,
+    topic: &str,
+    partition: i32,
+    epoch: u64,
+    next_offset: i64,
+) -> Result<bool> {
+    if !ownership.is_current(topic, partition, epoch) {
+        return Ok(false);
+    }
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset(topic, partition, Offset::Offset(next_offset))
+        .context("building the commit list")?;
+    consumer
+        .commit(&list, CommitMode::Sync)
+        .with_context(|| format!("committing {topic}/{partition} at {next_offset}"))?;
+    Ok(true)
+}

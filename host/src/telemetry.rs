@@ -1,0 +1,74 @@
+//! Logging set-up and the pipeline counters that progress lines and benches read.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tracing_subscriber::EnvFilter;
+
+/// Sets up `tracing` to stderr; `RUST_LOG` overrides `level`.
+pub fn init_logging(level: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,sluice_host={level},host={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Running totals of one host process.
+#[derive(Debug, Default)]
+pub struct Stats {
+    consumed: AtomicU64,
+    processed: AtomicU64,
+    rows: AtomicU64,
+    dead: AtomicU64,
+    batches: AtomicU64,
+    batch_micros: AtomicU64,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Records read from Kafka.
+    pub consumed: u64,
+    /// Records whose batch was written.
+    pub processed: u64,
+    /// Rows inserted into data tables.
+    pub rows: u64,
+    /// Dead letters inserted.
+    pub dead: u64,
+    /// Batches written.
+    pub batches: u64,
+    /// Total time from chain start to sink acknowledgement, in µs.
+    pub batch_micros: u64,
+}
+
+impl Stats {
+    /// Counts records read from the source.
+    pub fn consumed(&self, n: u64) {
+        self.consumed.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts a written batch.
+    pub fn written(&self, events: u64, rows: u64, dead: u64, took: Duration) {
+        self.processed.fetch_add(events, Ordering::Relaxed);
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+        self.dead.fetch_add(dead, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.batch_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Reads every counter.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            consumed: self.consumed.load(Ordering::Relaxed),
+            processed: self.processed.load(Ordering::Relaxed),
+            rows: self.rows.load(Ordering::Relaxed),
+            dead: self.dead.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            batch_micros: self.batch_micros.load(Ordering::Relaxed),
+        }
+    }
+}

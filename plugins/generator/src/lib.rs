@@ -1,0 +1,456 @@
+//! Sluice's synthetic source: a seeded, deterministic generator of the seed workloads
+//! (tweets for seed 000, ecommerce clickstream for seed 002), run by `host generate`
+//! to fill Kafka.
+//!
+//! Layout: [`config`] parses the `init` string, [`rng`] is the only randomness,
+//! [`datetime`] turns record numbers into event times, [`tweets`] and [`clickstream`]
+//! write one record each, [`malformed`] breaks chosen records on purpose, and
+//! [`Generator`] strings them into batches. The WIT export glue sits at the bottom.
+//!
+//! Record `i` depends only on the config, the seed and records `0..i`: how the host
+//! slices the stream into batches never changes a byte.
+//!
+//! Config (JSON, every key optional, empty string for all defaults):
+//! `{"kind":"clickstream","count":100000,"start_ms":1767225600000,"interval_ms":10,
+//! "users":500,"malformed_every":1000}`. See [`config::Config`] for each field.
+//! To look at a stream: `cargo run -p generator --example sample -- '{"kind":"tweets"}' 42 20`.
+
+pub mod clickstream;
+pub mod config;
+pub mod datetime;
+pub mod malformed;
+pub mod rng;
+pub mod tweets;
+
+use serde::Serialize;
+
+use crate::clickstream::Clickstream;
+use crate::config::{Config, ConfigError, Kind};
+use crate::malformed::Breakage;
+use crate::rng::Rng;
+
+/// Most records one `next-batch` call returns, whatever `max` asks for, so that a
+/// host asking for `u32::MAX` gets a bounded allocation instead of an endless one.
+pub const MAX_BATCH: u32 = 10_000;
+
+/// One record to produce; its value sits in [`Batch::values`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Kafka key: the user id, so a user's records share a partition.
+    pub key: Vec<u8>,
+    /// Length of this record's value.
+    pub value_len: u32,
+}
+
+/// A batch in the WIT `generated` layout, without depending on the bindings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Record envelopes in production order.
+    pub messages: Vec<Message>,
+    /// Every value, concatenated in message order.
+    pub values: Vec<u8>,
+}
+
+impl Batch {
+    /// The value bytes of each message, in order; tests and tools read batches this way.
+    pub fn values(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0usize;
+        self.messages.iter().map(move |m| {
+            let end = start + m.value_len as usize;
+            let value = &self.values[start..end];
+            start = end;
+            value
+        })
+    }
+}
+
+/// The per-kind part of the generator's state.
+#[derive(Debug)]
+enum Workload {
+    /// Tweets need no memory between records.
+    Tweets,
+    /// Clickstream remembers sessions and carts.
+    Clickstream(Clickstream),
+}
+
+/// A running generator: the config, the random stream and how far it has got.
+#[derive(Debug)]
+pub struct Generator {
+    config: Config,
+    rng: Rng,
+    /// Number of the next record, 0-based.
+    next: u64,
+    workload: Workload,
+    /// Reused buffer for the record's timestamp text.
+    timestamp: String,
+}
+
+impl Generator {
+    /// Parses `config` and starts the stream for `seed`.
+    pub fn new(config: &str, seed: u64) -> Result<Self, ConfigError> {
+        let config = Config::parse(config)?;
+        let workload = match config.kind {
+            Kind::Tweets => Workload::Tweets,
+            Kind::Clickstream => Workload::Clickstream(Clickstream::new(config.users)),
+        };
+        Ok(Self {
+            config,
+            rng: Rng::new(seed),
+            next: 0,
+            workload,
+            timestamp: String::with_capacity(19),
+        })
+    }
+
+    /// Number of records produced so far.
+    pub fn produced(&self) -> u64 {
+        self.next
+    }
+
+    /// The next up to `max` records (at most [`MAX_BATCH`]); empty once `count` is reached.
+    pub fn next_batch(&mut self, max: u32) -> Batch {
+        let remaining = self
+            .config
+            .count
+            .map_or(u64::MAX, |c| c.saturating_sub(self.next));
+        let n = u64::from(max.min(MAX_BATCH)).min(remaining) as usize;
+        let mut batch = Batch {
+            messages: Vec::with_capacity(n),
+            values: Vec::with_capacity(n * 256),
+        };
+        for _ in 0..n {
+            let start = batch.values.len();
+            let key = self.write_record(&mut batch.values);
+            batch.messages.push(Message {
+                key,
+                value_len: (batch.values.len() - start) as u32,
+            });
+        }
+        batch
+    }
+
+    /// Writes record `self.next` to the end of `out` and returns its key.
+    fn write_record(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
+        let index = self.next;
+        self.next += 1;
+        let ms = datetime::event_ms(self.config.start_ms, self.config.interval_ms, index);
+        self.timestamp.clear();
+        datetime::write_datetime(&mut self.timestamp, ms);
+
+        let start = out.len();
+        let key = match &mut self.workload {
+            Workload::Tweets => tweets::write_record(
+                &mut self.rng,
+                self.config.users,
+                index,
+                &self.timestamp,
+                out,
+            ),
+            Workload::Clickstream(shop) => {
+                shop.write_record(&mut self.rng, ms, &self.timestamp, out)
+            }
+        };
+        // Broken records draw the same random numbers as good ones, so switching
+        // `malformed_every` on leaves every other record byte-identical.
+        if let Some(every) = self.config.malformed_every
+            && (index + 1).is_multiple_of(every)
+        {
+            malformed::corrupt(out, start, Breakage::for_nth((index + 1) / every - 1));
+        }
+        key
+    }
+}
+
+/// Appends `value` as JSON. Our records hold only strings and numbers and a `Vec`
+/// cannot fail to grow, so an error is impossible; if one came, the value stays empty.
+pub(crate) fn write_json<T: Serialize>(out: &mut Vec<u8>, value: &T) {
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.truncate(start);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_values(config: &str, seed: u64, batch: u32) -> Vec<Vec<u8>> {
+        let mut g = Generator::new(config, seed).expect("config");
+        let mut out = Vec::new();
+        loop {
+            let b = g.next_batch(batch);
+            if b.messages.is_empty() {
+                return out;
+            }
+            out.extend(b.values().map(<[u8]>::to_vec));
+        }
+    }
+
+    fn concat(config: &str, seed: u64, batch: u32) -> Vec<u8> {
+        all_values(config, seed, batch).concat()
+    }
+
+    const KINDS: [&str; 2] = [
+        r#"{"kind":"tweets","count":3000}"#,
+        r#"{"kind":"clickstream","count":3000}"#,
+    ];
+
+    #[test]
+    fn same_seed_same_bytes_other_seed_other_bytes() {
+        for config in KINDS {
+            let a = concat(config, 7, 500);
+            assert_eq!(a, concat(config, 7, 500), "{config}");
+            assert_ne!(a, concat(config, 8, 500), "{config}");
+        }
+    }
+
+    #[test]
+    fn batch_sizes_do_not_change_the_stream() {
+        for config in KINDS {
+            let reference = all_values(config, 1, MAX_BATCH);
+            for size in [1, 7, 100, 2999, u32::MAX] {
+                assert_eq!(
+                    all_values(config, 1, size),
+                    reference,
+                    "{config} batch {size}"
+                );
+            }
+            // Irregular pulls, as a host adapting to backpressure would make.
+            let mut g = Generator::new(config, 1).expect("config");
+            let mut keys = Vec::new();
+            let mut values = Vec::new();
+            for size in [1, 0, 13, 250, 2, 999].iter().cycle() {
+                let b = g.next_batch(*size);
+                if b.messages.is_empty() && *size > 0 {
+                    break;
+                }
+                keys.extend(b.messages.iter().map(|m| m.key.clone()));
+                values.extend(b.values().map(<[u8]>::to_vec));
+            }
+            assert_eq!(values, reference, "{config} irregular");
+            assert_eq!(keys.len(), 3000);
+        }
+    }
+
+    /// FNV-1a over the keys and values of a stream: a short fingerprint to pin.
+    fn fingerprint(config: &str, seed: u64) -> u64 {
+        let mut g = Generator::new(config, seed).expect("config");
+        let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+        let b = g.next_batch(MAX_BATCH);
+        for byte in b
+            .messages
+            .iter()
+            .flat_map(|m| m.key.iter())
+            .chain(&b.values)
+        {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        hash
+    }
+
+    #[test]
+    fn golden_streams_never_change() {
+        // Pinned output: if this fails, every stream for every seed has changed, and
+        // recorded benchmarks and dashboards no longer match. Change it only on purpose.
+        let tweet = all_values(r#"{"kind":"tweets","count":1}"#, 0, 1);
+        let click = all_values(r#"{"kind":"clickstream","count":1}"#, 0, 1);
+        assert_eq!(String::from_utf8_lossy(&tweet[0]), GOLDEN_TWEET);
+        assert_eq!(String::from_utf8_lossy(&click[0]), GOLDEN_CLICK);
+        let tweets = fingerprint(
+            r#"{"kind":"tweets","count":5000,"malformed_every":100}"#,
+            42,
+        );
+        let clicks = fingerprint(r#"{"kind":"clickstream","count":5000}"#, 42);
+        assert_eq!(
+            (tweets, clicks),
+            GOLDEN_FINGERPRINTS,
+            "{tweets:#x}, {clicks:#x}"
+        );
+    }
+
+    const GOLDEN_TWEET: &str = r#"{"id":"tw-1","user":"user_432","text":"I love the new album!!! Totally worth it. #life","created_at":"2026-01-01 00:00:00","hashtags":["life"],"lang":"en"}"#;
+    const GOLDEN_CLICK: &str = r#"{"event_id":"f88bb8a8-724c-41ec-9b39-896a51a8749b","event_type":"page_view","user_id":"user_0216","product_id":"prod_50","price":87.99,"quantity":1,"timestamp":"2026-01-01 00:00:00","url":"/product/50","referrer":"google.com","session_id":"s-53cb9f0c747ea2eb"}"#;
+    const GOLDEN_FINGERPRINTS: (u64, u64) = (0xdbb1_25f0_5243_f335, 0x019a_10c8_d12b_0a97);
+
+    #[test]
+    fn count_is_honoured_then_batches_stay_empty() {
+        let mut g = Generator::new(r#"{"kind":"tweets","count":25}"#, 3).expect("config");
+        assert_eq!(g.next_batch(10).messages.len(), 10);
+        assert_eq!(g.next_batch(10).messages.len(), 10);
+        assert_eq!(g.next_batch(10).messages.len(), 5);
+        assert!(g.next_batch(10).messages.is_empty());
+        assert!(g.next_batch(10).values.is_empty());
+        assert_eq!(g.produced(), 25);
+
+        let mut g = Generator::new(r#"{"count":0}"#, 3).expect("config");
+        assert!(g.next_batch(10).messages.is_empty());
+    }
+
+    #[test]
+    fn unlimited_streams_cap_each_batch() {
+        let mut g = Generator::new("", 3).expect("config");
+        let b = g.next_batch(u32::MAX);
+        assert_eq!(b.messages.len(), MAX_BATCH as usize);
+        assert_eq!(g.next_batch(5).messages.len(), 5);
+    }
+
+    #[test]
+    fn every_record_is_json_with_its_kind_fields_and_a_user_key() {
+        let cases: [(&str, &[&str], &str); 2] = [
+            (
+                r#"{"kind":"tweets","count":2000}"#,
+                &["id", "user", "text", "created_at", "hashtags", "lang"],
+                "user",
+            ),
+            (
+                r#"{"kind":"clickstream","count":2000}"#,
+                &[
+                    "event_id",
+                    "event_type",
+                    "user_id",
+                    "product_id",
+                    "price",
+                    "quantity",
+                    "timestamp",
+                    "url",
+                    "referrer",
+                    "session_id",
+                ],
+                "user_id",
+            ),
+        ];
+        for (config, fields, key_field) in cases {
+            let mut g = Generator::new(config, 11).expect("config");
+            let b = g.next_batch(2000);
+            assert_eq!(b.messages.len(), 2000);
+            for (m, value) in b.messages.iter().zip(b.values()) {
+                let v: serde_json::Value = serde_json::from_slice(value).expect("valid JSON");
+                let obj = v.as_object().expect("object");
+                let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+                let mut want = fields.to_vec();
+                want.sort_unstable();
+                assert_eq!(keys, want, "{config}");
+                assert_eq!(
+                    obj[key_field].as_str().map(str::as_bytes),
+                    Some(m.key.as_slice())
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_follow_start_and_interval() {
+        // 2028-02-28 23:59:58, one record every 1.5 s: crosses into the leap day.
+        let config =
+            r#"{"kind":"clickstream","count":4,"start_ms":1835395198000,"interval_ms":1500}"#;
+        let stamps: Vec<String> = all_values(config, 0, 10)
+            .iter()
+            .map(|v| {
+                let v: serde_json::Value = serde_json::from_slice(v).expect("json");
+                v["timestamp"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect();
+        assert_eq!(
+            stamps,
+            [
+                "2028-02-28 23:59:58",
+                "2028-02-28 23:59:59",
+                "2028-02-29 00:00:01",
+                "2028-02-29 00:00:02",
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_every_breaks_exactly_those_records_and_nothing_else() {
+        for kind in ["tweets", "clickstream"] {
+            let clean = all_values(&format!(r#"{{"kind":"{kind}","count":100}}"#), 5, 30);
+            let dirty = all_values(
+                &format!(r#"{{"kind":"{kind}","count":100,"malformed_every":7}}"#),
+                5,
+                30,
+            );
+            assert_eq!(dirty.len(), 100);
+            for (i, (c, d)) in clean.iter().zip(&dirty).enumerate() {
+                let parsed = serde_json::from_slice::<serde_json::Value>(d);
+                if (i + 1) % 7 == 0 {
+                    assert!(parsed.is_err(), "{kind} record {i} should be broken");
+                    assert!(std::str::from_utf8(d).is_ok());
+                } else {
+                    assert!(parsed.is_ok(), "{kind} record {i} should be valid");
+                    assert_eq!(c, d, "{kind} record {i} changed");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_config_is_refused_with_the_wit_error_code() {
+        let e = Generator::new(r#"{"kind":"x"}"#, 0).expect_err("unknown kind");
+        assert_eq!(ConfigError::CODE, "bad-config");
+        assert_eq!(
+            e.message,
+            "generator: unknown kind `x`; expected tweets or clickstream"
+        );
+    }
+}
+
+/// The WIT export glue: the generated ABI code needs `unsafe`, so it is allowed here only.
+#[allow(unsafe_code)]
+mod component {
+    use std::cell::RefCell;
+
+    use crate::Generator;
+    use crate::config::ConfigError;
+
+    wit_bindgen::generate!({ path: "../../wit", world: "generator" });
+
+    use exports::sluice::plugin::generate::{Generated, Guest};
+    use sluice::plugin::types::{Error, Message as WitMessage};
+
+    thread_local! {
+        /// The instance's generator; `None` until `init` succeeds.
+        static GENERATOR: RefCell<Option<Generator>> = const { RefCell::new(None) };
+    }
+
+    /// The component's `generate` export. Only wasm32 exports it: native linkers reject
+    /// the component-model symbol names, but native builds still type-check this glue.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    struct Component;
+
+    impl Guest for Component {
+        fn init(config: String, seed: u64) -> Result<(), Error> {
+            let generator = Generator::new(&config, seed).map_err(|e| Error {
+                code: ConfigError::CODE.to_owned(),
+                message: e.message,
+            })?;
+            GENERATOR.with(|g| *g.borrow_mut() = Some(generator));
+            Ok(())
+        }
+
+        fn next_batch(max: u32) -> Generated {
+            GENERATOR.with(|g| {
+                // Before a successful `init` there is nothing to generate: report done.
+                let batch = g
+                    .borrow_mut()
+                    .as_mut()
+                    .map(|g| g.next_batch(max))
+                    .unwrap_or_default();
+                Generated {
+                    messages: batch
+                        .messages
+                        .into_iter()
+                        .map(|m| WitMessage {
+                            key: Some(m.key),
+                            value_len: m.value_len,
+                        })
+                        .collect(),
+                    values: batch.values,
+                }
+            })
+        }
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    export!(Component);
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Applies every numbered DDL file in sql/ (one statement per file) to a ClickHouse
+# database over HTTP, creating the database first. Idempotent.
+#
+#   scripts/schema.sh [DATABASE]     (default: $SLUICE_CLICKHOUSE_DATABASE or "default")
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+url="${SLUICE_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
+db="${1:-${SLUICE_CLICKHOUSE_DATABASE:-default}}"
+curl -fsS "$url/" --data-binary "CREATE DATABASE IF NOT EXISTS \`$db\`" >/dev/null \
+  || { echo "schema.sh: cannot reach ClickHouse at $url; run scripts/clickhouse.sh start" >&2; exit 1; }
+for f in "$here"/sql/[0-9]*.sql; do
+  if ! out=$(curl -sS "$url/?database=$db" --data-binary @"$f" 2>&1) || [ -n "$out" ]; then
+    echo "schema.sh: $f failed: $out" >&2
+    exit 1
+  fi
+done
+echo "schema.sh: applied $(ls "$here"/sql/[0-9]*.sql | wc -l) DDL files to $db"

@@ -1,0 +1,193 @@
+//! The Sluice plugin SDK: write a transform as one function from an event to rows,
+//! register it with [`export_transform!`], and test it natively with [`testing`].
+//!
+//! The host calls plugins once per batch with framed payloads (see `wit/types.wit`);
+//! this crate unpacks the frame into [`Event`]s, collects what the plugin emits
+//! into the framed `output` record,
+//! and rolls back the rows of an event that the plugin then rejects.
+
+#![cfg_attr(target_arch = "wasm32", allow(unsafe_code))]
+
+mod emit;
+mod event;
+pub mod testing;
+
+pub use emit::Emitter;
+pub use event::{Event, Header};
+
+/// Generated bindings of the `transformer` world; plugins never need to name them.
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "transformer",
+        pub_export_macro: true,
+        export_macro_name: "__export_transformer",
+        default_bindings_module: "sluice_plugin::bindings",
+    });
+}
+
+/// Why an event was refused: it lands in the dead-letter table with this code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// Short machine-readable reason, e.g. `bad-json`.
+    pub code: String,
+    /// Detail for whoever reads the dead-letter table.
+    pub message: String,
+}
+
+impl Reject {
+    /// A rejection with a reason code and a message.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a plugin refused its configuration; the host prints it and refuses the plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Short machine-readable reason, e.g. `bad-config`.
+    pub code: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// A `bad-config` error with a message that names the fix.
+    pub fn bad_config(message: impl Into<String>) -> Self {
+        Self {
+            code: "bad-config".into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A transform plugin: built once per instance from its config, then fed events.
+pub trait Transform: Sized + 'static {
+    /// Builds the plugin from its config string (empty when the pipeline gives none).
+    fn init(config: &str) -> Result<Self, ConfigError>;
+
+    /// Handles one event: emit zero or more rows, or reject it.
+    fn process(&mut self, event: &Event<'_>, out: &mut Emitter) -> Result<(), Reject>;
+
+    /// Called after the last event of each batch, for batch-level rows such as partial
+    /// aggregates; the host attributes them to the batch's last offset.
+    fn finish_batch(&mut self, _out: &mut Emitter) {}
+}
+
+#[doc(hidden)]
+pub mod __private {
+    use std::cell::RefCell;
+    use std::thread::LocalKey;
+
+    use crate::bindings::sluice::plugin::types::{Batch, Error, Outcome, Output, Rejection};
+    use crate::{Emitter, Event, Transform};
+
+    pub type State<T> = RefCell<Option<T>>;
+
+    pub fn init<T: Transform>(
+        state: &'static LocalKey<State<T>>,
+        config: String,
+    ) -> Result<(), Error> {
+        let plugin = T::init(&config).map_err(|e| Error {
+            code: e.code,
+            message: e.message,
+        })?;
+        state.with(|s| *s.borrow_mut() = Some(plugin));
+        Ok(())
+    }
+
+    pub fn process<T: Transform>(state: &'static LocalKey<State<T>>, batch: Batch) -> Output {
+        state.with(|s| {
+            let mut guard = s.borrow_mut();
+            let Some(plugin) = guard.as_mut() else {
+                let outcomes = batch
+                    .events
+                    .iter()
+                    .map(|_| {
+                        Outcome::Reject(Rejection {
+                            code: "not-initialised".into(),
+                            message: "process called before init".into(),
+                        })
+                    })
+                    .collect();
+                return Output {
+                    outcomes,
+                    rows: Vec::new(),
+                    data: Vec::new(),
+                };
+            };
+            run_batch(plugin, &batch)
+        })
+    }
+
+    /// Runs one framed batch through a plugin; shared by the export glue and [`crate::testing`].
+    pub fn run_batch<T: Transform>(plugin: &mut T, batch: &Batch) -> Output {
+        let mut out = Emitter::with_capacity(batch.events.len(), batch.payloads.len());
+        let mut outcomes = Vec::with_capacity(batch.events.len());
+        let mut start = 0usize;
+        for meta in &batch.events {
+            let end = start.saturating_add(meta.payload_len as usize);
+            let payload = batch.payloads.get(start..end).unwrap_or(&[]);
+            start = end;
+            let event = Event::from_meta(&batch.topic, batch.partition, meta, payload);
+            out.begin_event();
+            match plugin.process(&event, &mut out) {
+                Ok(()) => outcomes.push(Outcome::Emit(out.event_rows())),
+                Err(reject) => {
+                    out.rollback_event();
+                    outcomes.push(Outcome::Reject(Rejection {
+                        code: reject.code,
+                        message: reject.message,
+                    }));
+                }
+            }
+        }
+        out.begin_event();
+        plugin.finish_batch(&mut out);
+        let (rows, data) = out.into_parts();
+        Output {
+            outcomes,
+            rows,
+            data,
+        }
+    }
+}
+
+/// Registers a [`Transform`] type as this component's `transform` export.
+///
+/// ```ignore
+/// struct Upper;
+/// impl sluice_plugin::Transform for Upper { /* ... */ }
+/// sluice_plugin::export_transform!(Upper);
+/// ```
+#[macro_export]
+macro_rules! export_transform {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        mod __sluice_export {
+            use super::*;
+            use $crate::bindings::exports::sluice::plugin::transform as __t;
+
+            ::std::thread_local! {
+                static STATE: $crate::__private::State<$plugin> = const { ::std::cell::RefCell::new(None) };
+            }
+
+            struct Export;
+
+            impl __t::Guest for Export {
+                fn init(config: ::std::string::String) -> ::std::result::Result<(), __t::Error> {
+                    $crate::__private::init::<$plugin>(&STATE, config)
+                }
+                fn process(batch: __t::Batch) -> __t::Output {
+                    $crate::__private::process::<$plugin>(&STATE, batch)
+                }
+            }
+
+            $crate::bindings::__export_transformer!(Export with_types_in $crate::bindings);
+        }
+    };
+}
