@@ -54,9 +54,8 @@ pub fn run_at<T: Transform>(
     let output = crate::__private::run_batch(plugin, &batch);
     let mut rows = output.rows.into_iter();
     let mut start = 0usize;
-    let mut take = |n: u32, rows: &mut dyn Iterator<Item = Row>| {
-        (0..n)
-            .filter_map(|_| rows.next())
+    let mut take = |n: usize, rows: &mut dyn Iterator<Item = Row>| {
+        rows.take(n)
             .map(|r| {
                 let end = start + r.len as usize;
                 let text = String::from_utf8_lossy(&output.data[start..end]).into_owned();
@@ -69,10 +68,10 @@ pub fn run_at<T: Transform>(
         .outcomes
         .into_iter()
         .map(|o| match o {
-            Outcome::Emit(n) => Result::Rows(take(n, &mut rows)),
+            Outcome::Emit(n) => Result::Rows(take(n as usize, &mut rows)),
             Outcome::Reject(r) => Result::Rejected(Reject::new(r.code, r.message)),
         })
         .collect();
-    let batch_rows = take(u32::MAX, &mut rows);
+    let batch_rows = take(usize::MAX, &mut rows);
     BatchResult { events, batch_rows }
 }

@@ -202,18 +202,22 @@ fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> PluginFault {
     let panic_line = said
         .lines()
         .skip_while(|l| !l.contains("panicked at"))
-        .take(3)
+        .take(2)
         .collect::<Vec<_>>()
-        .join(" ");
+        .join(": ");
+    // The error's Display carries a wasm backtrace; its first line says what trapped.
+    let first_line = error
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let mut message = match kind {
         TrapKind::Deadline => "call exceeded its CPU deadline".to_owned(),
         TrapKind::Memory => "linear memory hit the instance cap".to_owned(),
-        _ => format!("{error}"),
+        _ if !panic_line.is_empty() => panic_line.trim().to_owned(),
+        _ => first_line,
     };
-    if !panic_line.is_empty() {
-        message.push_str("; ");
-        message.push_str(panic_line.trim());
-    }
     message.truncate(1_000);
     PluginFault::Trap { kind, message }
 }

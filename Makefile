@@ -1,0 +1,52 @@
+# Sluice: make targets double as documentation. The two that matter:
+#   make demo   - install, build, start services, generate tweets, run the host, print answers
+#   make test   - every test, against real Kafka and ClickHouse (what .ci/run calls)
+
+CARGO ?= cargo
+JOBS ?= 2
+PLUGINS := $(notdir $(wildcard plugins/*))
+PLUGIN_FLAGS := $(addprefix -p ,$(PLUGINS))
+WASM_DIR := target/wasm32-wasip2/release
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: deps build plugins services services-down schema demo test test-unit lint fmt bench component clean
+
+deps: ## Install what a fresh machine lacks (Debian packages, wasm target, Python checks)
+	bash scripts/install-deps.sh
+
+build: ## Build the host binary (release)
+	$(CARGO) build --release -j$(JOBS) -p sluice-host
+
+plugins: ## Build every plugin as a WebAssembly component
+	$(CARGO) build --release -j$(JOBS) --target wasm32-wasip2 $(PLUGIN_FLAGS)
+
+services: ## Start Kafka and ClickHouse on localhost
+	bash scripts/services.sh up
+
+services-down: ## Stop Kafka and ClickHouse
+	bash scripts/services.sh down
+
+schema: services ## Create the tables of sql/ in the default database
+	bash scripts/schema.sh
+
+demo: deps build plugins services schema ## The main job: 10,000 tweets through the sentiment plugin, then the answers
+	bash scripts/demo.sh
+
+test: deps services plugins ## Every test: unit, runtime (real .wasm), integration (real services), SQL on both servers
+	bash scripts/test.sh
+
+lint: ## Formatting and clippy, as every commit must pass them
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: build plugins services ## Pipeline throughput: sentiment chain against passthrough, same run
+	bash scripts/bench.sh
+
+component: ## Prove the `cargo component build` path (installs cargo-component once, cached)
+	bash scripts/component.sh
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,295 @@
+//! Shared helpers for the host's runtime and integration tests: built plugin paths,
+//! service addresses from the environment, fresh databases and topics.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The workspace root (host/..).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host has a parent")
+        .to_owned()
+}
+
+fn target_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is <target>/tmp.
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .to_owned()
+}
+
+static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Path of a plugin's release component, built (or confirmed up to date) once per test
+/// process, so that plain `cargo test` works on a fresh clone and never runs a stale
+/// plugin. Needs the wasm32-wasip2 target (`scripts/install-deps.sh` adds it).
+pub fn plugin(name: &str) -> PathBuf {
+    let path = target_dir()
+        .join("wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
+        let output = Command::new(env!("CARGO"))
+            .current_dir(workspace())
+            .args([
+                "build",
+                "--release",
+                "-j2",
+                "--target",
+                "wasm32-wasip2",
+                "-p",
+                name,
+            ])
+            .env("CARGO_TARGET_DIR", target_dir())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building plugin {name} failed; run `make plugins` (needs `rustup target add wasm32-wasip2`):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        built.push(name.to_owned());
+    }
+    assert!(
+        path.exists(),
+        "{} is missing after the build; run `make plugins`",
+        path.display()
+    );
+    path
+}
+
+/// The `host` binary under test.
+pub fn host_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_host"))
+}
+
+/// Where the services are; tests read the same variables the host does.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub brokers: String,
+    pub clickhouse_url: String,
+}
+
+impl Services {
+    /// Reads addresses from the environment (defaulting to localhost) and fails with
+    /// the script to run if a service does not answer.
+    pub fn require() -> Self {
+        let brokers = std::env::var("SLUICE_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+        let clickhouse_url = std::env::var("SLUICE_CLICKHOUSE_URL")
+            .unwrap_or_else(|_| "http://127.0.0.1:8123".into());
+        let kafka_addr = brokers.split(',').next().unwrap_or_default().to_owned();
+        let reachable = |addr: &str| {
+            use std::net::ToSocketAddrs;
+            addr.to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+                .is_some_and(|a| {
+                    std::net::TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok()
+                })
+        };
+        assert!(
+            reachable(&kafka_addr),
+            "Kafka is not reachable at {brokers}; start it with `scripts/services.sh up` (or set SLUICE_BROKERS)"
+        );
+        let ch_addr = clickhouse_url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        assert!(
+            reachable(&ch_addr),
+            "ClickHouse is not reachable at {clickhouse_url}; start it with `scripts/services.sh up` (or set SLUICE_CLICKHOUSE_URL)"
+        );
+        Self {
+            brokers,
+            clickhouse_url,
+        }
+    }
+
+    /// A ClickHouse client on `database`.
+    pub fn ch(&self, database: &str) -> clickhouse::Client {
+        clickhouse::Client::default()
+            .with_url(&self.clickhouse_url)
+            .with_database(database)
+            .with_validation(false)
+    }
+
+    /// Creates a uniquely named database holding every table of `sql/`.
+    pub async fn fresh_database(&self, prefix: &str) -> String {
+        let db = unique(prefix);
+        let ch = self.ch("default");
+        ch.query(&format!("CREATE DATABASE `{db}`"))
+            .execute()
+            .await
+            .expect("create database");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(workspace().join("sql"))
+            .expect("sql/ exists")
+            .map(|e| e.expect("dir entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        let ch = self.ch(&db);
+        for file in files {
+            let ddl = std::fs::read_to_string(&file).expect("read ddl");
+            ch.query(&ddl)
+                .execute()
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        }
+        db
+    }
+
+    /// Counts rows with a query returning one UInt64.
+    pub async fn count(&self, db: &str, sql: &str) -> u64 {
+        self.ch(db)
+            .query(sql)
+            .fetch_one::<u64>()
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Creates a topic with `partitions` partitions.
+    pub async fn topic(&self, prefix: &str, partitions: i32) -> String {
+        let name = unique(prefix);
+        sluice_host::generate::ensure_topic(&self.brokers, &name, partitions)
+            .await
+            .expect("create topic");
+        name
+    }
+
+    /// A command running the host binary against these services and `db`.
+    pub fn host(&self, db: &str) -> Command {
+        let mut cmd = Command::new(host_bin());
+        cmd.env("SLUICE_BROKERS", &self.brokers)
+            .env("SLUICE_CLICKHOUSE_URL", &self.clickhouse_url)
+            .env("SLUICE_CLICKHOUSE_DATABASE", db)
+            .env("RUST_LOG", "warn");
+        cmd
+    }
+}
+
+/// A name unique to this run: prefix, process id, and a counter.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        nanos % 100_000
+    )
+}
+
+/// Produces `records` (key, payload) to `topic` and waits for every acknowledgement.
+pub async fn produce(brokers: &str, topic: &str, records: &[(Option<Vec<u8>>, Vec<u8>)]) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .create()
+        .expect("producer");
+    for (key, payload) in records {
+        let mut record: FutureRecord<'_, [u8], [u8]> =
+            FutureRecord::to(topic).payload(payload.as_slice());
+        if let Some(k) = key {
+            record = record.key(k.as_slice());
+        }
+        producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map_err(|(e, _)| e)
+            .expect("produce");
+    }
+}
+
+/// Runs `host generate` to completion.
+pub fn generate(svc: &Services, topic: &str, config: &str, count: u64, seed: u64, rate: u64) {
+    let status = Command::new(host_bin())
+        .env("SLUICE_BROKERS", &svc.brokers)
+        .env("RUST_LOG", "error")
+        .args(["generate", "--quiet", "--plugin"])
+        .arg(plugin("generator"))
+        .args(["--plugin-config", config, "--topic", topic])
+        .args([
+            "--count",
+            &count.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--rate",
+            &rate.to_string(),
+        ])
+        .status()
+        .expect("host generate runs");
+    assert!(status.success(), "host generate failed");
+}
+
+/// Polls `probe` every 200 ms until it returns true or `limit` passes.
+pub async fn wait_for<F, Fut>(what: &str, limit: Duration, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = (bool, String)>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let (done, state) = probe().await;
+        if done {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}; last state: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Sends SIGTERM and waits for the process; returns whether it exited 0.
+pub fn terminate(child: &mut std::process::Child) -> bool {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().expect("wait for host").success()
+}
+
+/// Committed offset and end offset of every partition, for a group.
+pub fn committed_and_end(
+    brokers: &str,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> Vec<(i64, i64)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut list = TopicPartitionList::new();
+    for p in 0..partitions {
+        list.add_partition(topic, p);
+    }
+    let committed = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .expect("committed offsets");
+    (0..partitions)
+        .map(|p| {
+            let c = match committed.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => o,
+                _ => -1,
+            };
+            let (_, high) = consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .expect("watermarks");
+            (c, high)
+        })
+        .collect()
+}

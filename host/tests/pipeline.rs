@@ -1,0 +1,248 @@
+//! Integration tests against the real Kafka broker and ClickHouse server started by
+//! `scripts/services.sh up`: exact counts, dead letters, committed offsets, restarts.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Services, committed_and_end, generate, plugin, produce, terminate, wait_for};
+
+/// Tweets with labels any sane scorer agrees on; the test checks each one's label.
+const FIXTURES: &[(&str, &str, &str)] = &[
+    (
+        "fx-1",
+        "I absolutely love this new phone, it is amazing! 😍",
+        "positive",
+    ),
+    (
+        "fx-2",
+        "This is the worst service ever. Totally broken and useless.",
+        "negative",
+    ),
+    (
+        "fx-3",
+        "The train leaves at 9am from platform 4.",
+        "neutral",
+    ),
+    (
+        "fx-4",
+        "Great coffee and a wonderful, happy morning :)",
+        "positive",
+    ),
+    (
+        "fx-5",
+        "I hate waiting, this delay is terrible and awful",
+        "negative",
+    ),
+];
+
+fn malformed() -> Vec<(Option<Vec<u8>>, Vec<u8>, &'static str)> {
+    let mut out = Vec::new();
+    for i in 0..15 {
+        out.push((None, format!("not json {i}").into_bytes(), "bad-json"));
+    }
+    for i in 0..5 {
+        out.push((None, vec![0xff, 0xfe, i as u8], "bad-json"));
+    }
+    for i in 0..10 {
+        out.push((None, format!("[{i}, 2, 3]").into_bytes(), "not-object"));
+    }
+    for i in 0..10 {
+        out.push((
+            None,
+            format!(r#"{{"id":"m-{i}"}}"#).into_bytes(),
+            "missing-field",
+        ));
+    }
+    for i in 0..10 {
+        out.push((
+            None,
+            format!(r#"{{"id":"w-{i}","text":{i}}}"#).into_bytes(),
+            "wrong-type",
+        ));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_thousand_tweets_land_exactly_once_and_bad_ones_are_dead_lettered() {
+    let svc = Services::require();
+    let db = svc.fresh_database("skeleton").await;
+    let topic = svc.topic("tweets", 3).await;
+    let group = common::unique("g");
+
+    // Good tweets before and after the bad events, so the host must keep going.
+    generate(&svc, &topic, r#"{"kind":"tweets"}"#, 5_000, 1, 0);
+    let bad = malformed();
+    assert_eq!(bad.len(), 50);
+    let mut records: Vec<(Option<Vec<u8>>, Vec<u8>)> =
+        bad.iter().map(|(k, p, _)| (k.clone(), p.clone())).collect();
+    for (id, text, _) in FIXTURES {
+        let tweet = serde_json::json!({"id": id, "user": "fixture", "text": text, "created_at": "2026-01-01 12:00:00"});
+        records.push((Some(b"fixture".to_vec()), tweet.to_string().into_bytes()));
+    }
+    produce(&svc.brokers, &topic, &records).await;
+    generate(&svc, &topic, r#"{"kind":"tweets"}"#, 5_000, 2, 0);
+    let total = 10_000 + FIXTURES.len() as u64 + 50;
+
+    let mut host = svc
+        .host(&db)
+        .arg("--plugin")
+        .arg(plugin("sentiment"))
+        .args([
+            "--topic",
+            &topic,
+            "--table",
+            "tweet_sentiment",
+            "--group",
+            &group,
+            "--batch-ms",
+            "100",
+        ])
+        .spawn()
+        .expect("host starts");
+    wait_for("every event to land", Duration::from_secs(180), || async {
+        let rows = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
+        let dead = svc.count(&db, "SELECT count() FROM dead_letters").await;
+        (
+            rows + dead >= total,
+            format!("{rows} rows + {dead} dead letters of {total}"),
+        )
+    })
+    .await;
+    // Give a straggling duplicate, if there were one, time to show up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(terminate(&mut host), "host exits 0 on SIGTERM");
+
+    assert_eq!(
+        svc.count(&db, "SELECT count() FROM tweet_sentiment").await,
+        10_005
+    );
+    assert_eq!(
+        svc.count(
+            &db,
+            "SELECT uniqExact(_partition, _offset) FROM tweet_sentiment"
+        )
+        .await,
+        10_005
+    );
+    assert_eq!(svc.count(&db, "SELECT count() FROM dead_letters").await, 50);
+    assert_eq!(
+        svc.count(
+            &db,
+            "SELECT uniqExact(_partition, _offset) FROM dead_letters"
+        )
+        .await,
+        50
+    );
+    for code in ["bad-json", "not-object", "missing-field", "wrong-type"] {
+        let want = bad.iter().filter(|(_, _, c)| *c == code).count() as u64;
+        let got = svc
+            .count(&db, &format!("SELECT count() FROM dead_letters WHERE code = '{code}' AND plugin = 'sentiment' AND message != ''"))
+            .await;
+        assert_eq!(got, want, "dead letters with code {code}");
+    }
+    assert_eq!(
+        svc.count(&db, "SELECT count() FROM dead_letters WHERE payload = 'not json 3' AND pipeline = 'tweet_sentiment'").await,
+        1,
+        "the raw payload is kept"
+    );
+    for (id, _, label) in FIXTURES {
+        let got: String = svc
+            .ch(&db)
+            .query("SELECT sentiment FROM tweet_sentiment WHERE id = ?")
+            .bind(*id)
+            .fetch_one()
+            .await
+            .expect("fixture row");
+        assert_eq!(&got, label, "label of fixture {id}");
+    }
+    assert_eq!(
+        svc.count(&db, "SELECT count() FROM tweet_sentiment WHERE sentiment NOT IN ('positive', 'neutral', 'negative') OR sentiment_score < -1 OR sentiment_score > 1").await,
+        0
+    );
+    let offsets = committed_and_end(&svc.brokers, &group, &topic, 3);
+    for (p, (committed, end)) in offsets.iter().enumerate() {
+        assert_eq!(
+            committed, end,
+            "partition {p}: committed offset equals the end offset"
+        );
+    }
+    assert_eq!(offsets.iter().map(|(_, e)| *e as u64).sum::<u64>(), total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn host_killed_and_stopped_mid_stream_resumes_without_loss_or_duplicates() {
+    let svc = Services::require();
+    let db = svc.fresh_database("restart").await;
+    let topic = svc.topic("tweets", 3).await;
+    let group = common::unique("g");
+    let total: u64 = 10_000;
+    let feeder = {
+        let svc = svc.clone();
+        let topic = topic.clone();
+        std::thread::spawn(move || generate(&svc, &topic, r#"{"kind":"tweets"}"#, total, 7, 4_000))
+    };
+    let start = || {
+        svc.host(&db)
+            .arg("--plugin")
+            .arg(plugin("sentiment"))
+            .args([
+                "--topic",
+                &topic,
+                "--table",
+                "tweet_sentiment",
+                "--group",
+                &group,
+                "--batch-rows",
+                "500",
+                "--batch-ms",
+                "50",
+            ])
+            .spawn()
+            .expect("host starts")
+    };
+    let rows = || svc.count(&db, "SELECT count() FROM tweet_sentiment");
+
+    // First run: killed with SIGKILL, so nothing is drained or committed cleanly.
+    let mut first = start();
+    wait_for("some rows", Duration::from_secs(120), || async {
+        let n = rows().await;
+        (n >= 1_500, format!("{n} rows"))
+    })
+    .await;
+    first.kill().expect("kill -9");
+    first.wait().expect("reaped");
+
+    // Second run: stopped gracefully mid-stream.
+    let mut second = start();
+    let after_kill = rows().await;
+    wait_for("more rows", Duration::from_secs(120), || async {
+        let n = rows().await;
+        (n >= after_kill + 1_500 || n >= total, format!("{n} rows"))
+    })
+    .await;
+    assert!(terminate(&mut second), "graceful stop exits 0");
+
+    // Third run: to the end.
+    feeder.join().expect("generator finished");
+    let mut third = start();
+    wait_for("all rows", Duration::from_secs(180), || async {
+        let n = rows().await;
+        (n >= total, format!("{n} rows"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(terminate(&mut third));
+
+    assert_eq!(rows().await, total, "no loss, no duplicates");
+    assert_eq!(
+        svc.count(
+            &db,
+            "SELECT uniqExact(_partition, _offset) FROM tweet_sentiment"
+        )
+        .await,
+        total
+    );
+    assert_eq!(svc.count(&db, "SELECT count() FROM dead_letters").await, 0);
+}

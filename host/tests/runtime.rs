@@ -1,0 +1,174 @@
+//! Runtime tests: the real plugin components, loaded by the host's runtime, with no
+//! services. Hostile inputs must leave the host healthy and the instance replaced.
+
+mod common;
+
+use std::path::Path;
+
+use sluice_host::pipeline::batch::Batch;
+use sluice_host::pipeline::chain::Chain;
+use sluice_host::runtime::{
+    Outcome, Plugin, PluginFault, PluginKind, Runtime, SandboxLimits, TransformInstance, TrapKind,
+};
+
+fn batch(payloads: &[&[u8]]) -> Batch {
+    let mut b = Batch::new("t".into(), 0, 1);
+    for (i, p) in payloads.iter().enumerate() {
+        b.push(i as i64, 0, None, vec![], p);
+    }
+    b
+}
+
+fn instance(name: &str, limits: SandboxLimits) -> TransformInstance {
+    let runtime = Runtime::new().expect("engine");
+    let plugin = Plugin::load(&runtime, &common::plugin(name)).expect("plugin loads");
+    assert_eq!(plugin.kind, PluginKind::Transform);
+    TransformInstance::new(plugin, "", limits).expect("instantiates")
+}
+
+#[test]
+fn sentiment_component_scores_and_rejects() {
+    let mut sentiment = instance("sentiment", SandboxLimits::default());
+    let out = sentiment
+        .process(&batch(&[
+            br#"{"id":"a","text":"I absolutely love this, it is wonderful!"}"#,
+            br#"{"id":"b","text":"This is the worst, I hate it."}"#,
+            b"not json",
+        ]))
+        .expect("no trap");
+    assert_eq!(out.outcomes[0], Outcome::Emit(1));
+    assert_eq!(out.outcomes[1], Outcome::Emit(1));
+    assert!(matches!(&out.outcomes[2], Outcome::Reject { code, .. } if code == "bad-json"));
+    let rows = String::from_utf8(out.data).expect("utf8");
+    assert!(rows.contains(r#""sentiment":"positive""#), "{rows}");
+    assert!(rows.contains(r#""sentiment":"negative""#), "{rows}");
+}
+
+#[test]
+fn generator_is_refused_where_a_transform_is_needed() {
+    let runtime = Runtime::new().expect("engine");
+    let plugin = Plugin::load(&runtime, &common::plugin("generator")).expect("loads");
+    assert_eq!(plugin.kind, PluginKind::Generator);
+    let err = plugin
+        .expect_kind(PluginKind::Transform)
+        .expect_err("wrong world");
+    assert!(
+        err.to_string()
+            .contains("is a generator plugin, but a transform plugin is needed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_files_get_one_line_errors_naming_the_file_and_fix() {
+    let runtime = Runtime::new().expect("engine");
+    let missing = Plugin::load(&runtime, Path::new("/nonexistent/x.wasm")).expect_err("missing");
+    assert!(
+        format!("{missing:#}").contains("/nonexistent/x.wasm"),
+        "{missing:#}"
+    );
+    assert!(
+        format!("{missing:#}").contains("make plugins"),
+        "{missing:#}"
+    );
+    let not_wasm =
+        Plugin::from_bytes(&runtime, Path::new("notes.txt"), b"hello world").expect_err("text");
+    assert!(
+        not_wasm
+            .to_string()
+            .contains("notes.txt is not a WebAssembly file"),
+        "{not_wasm}"
+    );
+    let core = Plugin::from_bytes(&runtime, Path::new("core.wasm"), b"\0asm\x01\0\0\0")
+        .expect_err("core module");
+    assert!(
+        core.to_string()
+            .contains("core WebAssembly module, not a component"),
+        "{core}"
+    );
+    for err in [missing, not_wasm, core] {
+        assert!(!format!("{err:#}").contains('\n'), "one line: {err:#}");
+    }
+}
+
+#[test]
+fn init_refusal_is_reported_with_the_plugins_reason() {
+    let runtime = Runtime::new().expect("engine");
+    let plugin = Plugin::load(&runtime, &common::plugin("hostile")).expect("loads");
+    let err =
+        TransformInstance::new(plugin, "refuse", SandboxLimits::default()).expect_err("refuses");
+    assert!(
+        matches!(&err, PluginFault::Init { code, .. } if code == "bad-config"),
+        "{err}"
+    );
+}
+
+fn trap_kind(result: Result<sluice_host::runtime::PluginOutput, PluginFault>) -> TrapKind {
+    match result {
+        Err(PluginFault::Trap { kind, .. }) => kind,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn traps_are_classified_and_the_instance_recovers() {
+    let limits = SandboxLimits {
+        deadline_ms: 200,
+        memory_bytes: 64 << 20,
+        ..SandboxLimits::default()
+    };
+    let mut hostile = instance("hostile", limits);
+    match hostile.process(&batch(&[b"panic"])) {
+        Err(PluginFault::Trap {
+            kind: TrapKind::Panic,
+            message,
+        }) => {
+            assert!(
+                message.contains("hostile plugin panicked on request"),
+                "panic message captured: {message}"
+            );
+        }
+        other => panic!("expected a panic trap, got {other:?}"),
+    }
+    assert_eq!(
+        trap_kind(hostile.process(&batch(&[b"loop"]))),
+        TrapKind::Deadline
+    );
+    assert_eq!(
+        trap_kind(hostile.process(&batch(&[b"oom"]))),
+        TrapKind::Memory
+    );
+    assert_eq!(
+        trap_kind(hostile.process(&batch(&[b"stack"]))),
+        TrapKind::Stack
+    );
+    // After every trap a fresh instance serves the next batch.
+    let out = hostile.process(&batch(&[b"ok"])).expect("healthy again");
+    assert_eq!(out.data, br#"{"echo":"ok"}"#);
+}
+
+#[test]
+fn plugins_cannot_read_host_files() {
+    let mut hostile = instance("hostile", SandboxLimits::default());
+    let out = hostile.process(&batch(&[b"file"])).expect("no trap");
+    let row = String::from_utf8(out.data).expect("utf8");
+    assert!(row.contains("denied"), "{row}");
+}
+
+#[test]
+fn chain_sends_a_trapped_batch_to_dead_letters_and_goes_on() {
+    let mut chain = Chain::new(vec![instance("hostile", SandboxLimits::default())]);
+    let out = chain.run(&batch(&[b"ok", b"panic", b"ok"]));
+    assert!(out.rows.is_empty());
+    assert_eq!(out.dead.len(), 3);
+    assert!(out.dead.iter().all(|d| d.code == "trap-panic"));
+    assert_eq!(
+        out.dead.iter().map(|d| d.offset).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    let out = chain.run(&batch(&[b"ok", b"reject"]));
+    assert_eq!(out.rows.len(), 1);
+    assert_eq!(out.dead.len(), 1);
+    assert_eq!(out.dead[0].code, "hostile");
+    assert_eq!(out.dead[0].payload, b"reject");
+}
