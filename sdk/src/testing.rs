@@ -75,3 +75,26 @@ pub fn run_at<T: Transform>(
     let batch_rows = take(usize::MAX, &mut rows);
     BatchResult { events, batch_rows }
 }
+
+/// Runs `payloads` through `plugin` exactly as the WebAssembly export does, returning
+/// the framed output unread: for benches that compare native with WASM cost.
+pub fn run_raw<T: Transform>(plugin: &mut T, payloads: &[&[u8]]) -> usize {
+    let batch = Batch {
+        topic: "bench".to_owned(),
+        partition: 0,
+        events: payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| EventMeta {
+                offset: i as i64,
+                timestamp_ms: 0,
+                key: None,
+                headers: Vec::new(),
+                payload_len: p.len() as u32,
+            })
+            .collect(),
+        payloads: payloads.concat(),
+    };
+    let output = crate::__private::run_batch(plugin, &batch);
+    output.rows.len()
+}

@@ -161,8 +161,10 @@ struct Shape {
 
 #[inline]
 fn shape_of(s: &str) -> Shape {
-    let mut shape = Shape::default();
-    shape.ascii = s.is_ascii();
+    let mut shape = Shape {
+        ascii: s.is_ascii(),
+        ..Shape::default()
+    };
     if shape.ascii {
         for b in s.bytes() {
             shape.upper += usize::from(b.is_ascii_uppercase());
@@ -226,7 +228,7 @@ fn valence_at(tokens: &[Token], i: usize, mixed_case: bool) -> f64 {
     if t.caps && mixed_case {
         v += C_INCR.copysign(v);
     }
-    for d in 0..3 {
+    for (d, damping) in DISTANCE_DAMPING.into_iter().enumerate() {
         if i <= d {
             break;
         }
@@ -246,7 +248,7 @@ fn valence_at(tokens: &[Token], i: usize, mixed_case: bool) -> f64 {
             if p.caps && mixed_case {
                 scalar += C_INCR.copysign(v);
             }
-            v += scalar * DISTANCE_DAMPING[d];
+            v += scalar * damping;
         }
         v = negation_check(tokens, v, d, i);
     }
