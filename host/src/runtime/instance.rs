@@ -167,7 +167,13 @@ pub struct RowMeta {
 
 fn new_store(plugin: &Plugin, limits: &SandboxLimits) -> Store<HostState> {
     let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
-    let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+    // No preopened directories, no sockets, no environment: a plugin sees only its batch.
+    let wasi = WasiCtx::builder()
+        .stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build();
     let state = HostState {
         wasi,
         table: ResourceTable::new(),
