@@ -154,3 +154,235 @@ mod tests {
         );
     }
 }
+
+/// A pipelines file (`host --config sluice.toml`): one `[[pipeline]]` table each.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelinesFile {
+    /// The pipelines to run in this process.
+    pipeline: Vec<PipelineEntry>,
+}
+
+/// One `[[pipeline]]` as written in the file; becomes a [`PipelineConfig`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineEntry {
+    /// Name used in logs, dead letters and the admin API.
+    name: String,
+    /// Kafka topics to consume.
+    topics: Vec<String>,
+    /// Kafka consumer group; defaults to `sluice-NAME`.
+    group: Option<String>,
+    /// Table for rows without a target.
+    table: String,
+    /// Target name to table, for rows a plugin routes by name.
+    #[serde(default)]
+    outputs: std::collections::BTreeMap<String, String>,
+    /// Table for dead letters.
+    #[serde(default = "default_dead_letter_table")]
+    dead_letter_table: String,
+    /// When batches close.
+    #[serde(default)]
+    batch: BatchLimits,
+    /// Limits for every plugin instance.
+    #[serde(default)]
+    limits: SandboxLimits,
+    /// Batches processed in parallel.
+    #[serde(default = "default_workers")]
+    workers: usize,
+    /// The chain, in order.
+    #[serde(default)]
+    plugins: Vec<PluginEntry>,
+}
+
+/// One `[[pipeline.plugins]]`: a component and its own config table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PluginEntry {
+    /// Path of the `.wasm` component, relative to the config file.
+    path: PathBuf,
+    /// The plugin's config; any TOML value, handed to the plugin as JSON.
+    config: Option<toml::Value>,
+}
+
+/// Reads a pipelines file; every error names the file, the line and what to change.
+pub fn load_file(path: &std::path::Path) -> Result<Vec<PipelineConfig>> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!("cannot read config {shown}: {e}; check the path given to --config")
+    })?;
+    let file: PipelinesFile = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let message = e.message().replace('\n', " ");
+        match line {
+            Some(line) => anyhow::anyhow!("{shown}:{line}: {message}"),
+            None => anyhow::anyhow!("{shown}: {message}"),
+        }
+    })?;
+    let base = path.parent().unwrap_or_else(|| std::path::Path::new("."));
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for entry in file.pipeline {
+        if !seen.insert(entry.name.clone()) {
+            bail!(
+                "{shown}: two pipelines are named `{}`; give each a unique name",
+                entry.name
+            );
+        }
+        let plugins = entry
+            .plugins
+            .into_iter()
+            .map(|p| {
+                let config = match p.config {
+                    None => String::new(),
+                    Some(v) => serde_json::to_string(&v)?,
+                };
+                let path = if p.path.is_absolute() {
+                    p.path
+                } else {
+                    base.join(p.path)
+                };
+                Ok(PluginSpec { path, config })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let config = PipelineConfig {
+            group: entry
+                .group
+                .unwrap_or_else(|| format!("sluice-{}", entry.name)),
+            name: entry.name,
+            topics: entry.topics,
+            plugins,
+            table: entry.table,
+            outputs: entry.outputs.into_iter().collect(),
+            dead_letter_table: entry.dead_letter_table,
+            batch: entry.batch,
+            limits: entry.limits,
+            workers: entry.workers,
+        };
+        config
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+        out.push(config);
+    }
+    if out.is_empty() {
+        bail!("{shown}: no [[pipeline]] tables; add one (see examples/)");
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempdir::Dir, PathBuf) {
+        let dir = tempdir::Dir::new();
+        let path = dir.0.join("sluice.toml");
+        std::fs::write(&path, text).expect("write");
+        (dir, path)
+    }
+
+    mod tempdir {
+        /// A throwaway directory removed on drop.
+        pub struct Dir(pub std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Self {
+                use std::sync::atomic::{AtomicU32, Ordering};
+                static N: AtomicU32 = AtomicU32::new(0);
+                let p = std::env::temp_dir().join(format!(
+                    "sluice-cfg-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::Relaxed)
+                ));
+                std::fs::create_dir_all(&p).expect("mkdir");
+                Dir(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn parses_pipelines_with_plugin_config_tables() {
+        let (dir, path) = write(
+            r#"
+[[pipeline]]
+name = "clicks"
+topics = ["clickstream"]
+table = "clickstream_events"
+outputs = { agg_minute = "clickstream_agg_minute_partials" }
+batch = { max_rows = 500 }
+
+[[pipeline.plugins]]
+path = "validate.wasm"
+config = { rules = [{ field = "price", min = 0 }] }
+"#,
+        );
+        let p = &load_file(&path).expect("parses")[0];
+        assert_eq!(p.group, "sluice-clicks");
+        assert_eq!(p.batch.max_rows, 500);
+        assert_eq!(p.batch.max_wait_ms, BatchLimits::default().max_wait_ms);
+        assert_eq!(
+            p.outputs,
+            vec![(
+                "agg_minute".to_owned(),
+                "clickstream_agg_minute_partials".to_owned()
+            )]
+        );
+        assert_eq!(p.plugins[0].path, dir.0.join("validate.wasm"));
+        assert_eq!(
+            p.plugins[0].config,
+            r#"{"rules":[{"field":"price","min":0}]}"#
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_and_fix() {
+        let (_dir, path) = write("[[pipeline]]\nname = \"a\"\ntopics = [\"t\"]\ntabel = \"x\"\n");
+        let err = load_file(&path).expect_err("typo").to_string();
+        assert!(err.contains("sluice.toml:4:"), "{err}");
+        assert!(err.contains("unknown field `tabel`"), "{err}");
+        assert!(err.contains("`table`"), "names the right field: {err}");
+        let (_dir, path) = write("[[pipeline]]\nname = \"a\"\ntopics = [\"t\"]\n");
+        assert!(
+            load_file(&path)
+                .expect_err("missing")
+                .to_string()
+                .contains("missing field `table`")
+        );
+        let (_dir, path) = write(
+            "[[pipeline]]\nname=\"a\"\ntopics=[\"t\"]\ntable=\"x\"\n[[pipeline]]\nname=\"a\"\ntopics=[\"t\"]\ntable=\"y\"\n",
+        );
+        assert!(
+            load_file(&path)
+                .expect_err("dup")
+                .to_string()
+                .contains("two pipelines are named `a`")
+        );
+        assert!(
+            load_file(std::path::Path::new("/nope.toml"))
+                .expect_err("missing file")
+                .to_string()
+                .contains("--config")
+        );
+    }
+
+    #[test]
+    fn every_shipped_example_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).expect("examples/ exists") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let pipelines = load_file(&path).unwrap_or_else(|e| panic!("{e:#}"));
+                assert!(!pipelines.is_empty());
+                n += 1;
+            }
+        }
+        assert!(n >= 4, "one example per workload, found {n}");
+    }
+}

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use sluice_host::config::{PipelineConfig, PluginSpec, default_dead_letter_table, default_workers};
+use sluice_host::config::{
+    PipelineConfig, PluginSpec, default_dead_letter_table, default_workers, load_file,
+};
 use sluice_host::generate::{self, GenerateConfig};
 use sluice_host::pipeline::batch::BatchLimits;
 use sluice_host::runtime::{Runtime, SandboxLimits};
@@ -20,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 /// Sluice: Kafka -> WebAssembly plugins -> ClickHouse, exactly once.
 ///
 /// Run one pipeline:   host --plugin sentiment.wasm --topic tweets --table tweet_sentiment
+/// Run a config file:  host --config examples/clickstream.toml
 /// Feed Kafka:         host generate --plugin generator.wasm --topic tweets --count 10000
 #[derive(Debug, Parser)]
 #[command(
@@ -93,6 +96,9 @@ struct ServiceArgs {
 
 #[derive(Debug, Args)]
 struct PipelineArgs {
+    /// Run every pipeline of a TOML file (see examples/) instead of one from flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["plugins", "topics", "table"])]
+    config: Option<PathBuf>,
     /// Plugin to run; repeat to chain plugins in order. None: payloads pass through.
     #[arg(long = "plugin", value_name = "WASM")]
     plugins: Vec<PathBuf>,
@@ -277,11 +283,14 @@ async fn real_main(cli: Cli) -> Result<()> {
             Ok(())
         }
         None => {
-            let pipeline = pipeline_from_args(cli.pipeline)?;
-            let drain = Duration::from_millis(pipeline.1);
+            let drain = Duration::from_millis(cli.pipeline.drain_ms);
+            let pipelines = match cli.pipeline.config.clone() {
+                Some(path) => load_file(&path)?,
+                None => vec![pipeline_from_args(cli.pipeline)?],
+            };
             run(
                 services,
-                vec![pipeline.0],
+                pipelines,
                 Arc::new(Stats::default()),
                 shutdown,
                 drain,
@@ -291,7 +300,7 @@ async fn real_main(cli: Cli) -> Result<()> {
     }
 }
 
-fn pipeline_from_args(args: PipelineArgs) -> Result<(PipelineConfig, u64)> {
+fn pipeline_from_args(args: PipelineArgs) -> Result<PipelineConfig> {
     let Some(table) = args.table else {
         bail!("no table given; pass --table NAME (and --topic, --plugin), or see `host --help`");
     };
@@ -344,5 +353,5 @@ fn pipeline_from_args(args: PipelineArgs) -> Result<(PipelineConfig, u64)> {
         workers: args.workers,
     };
     config.validate()?;
-    Ok((config, args.drain_ms))
+    Ok(config)
 }
