@@ -4,6 +4,7 @@
 
 CARGO ?= cargo
 JOBS ?= 2
+WORKLOAD ?= tweets
 PLUGINS := $(notdir $(wildcard plugins/*))
 PLUGIN_FLAGS := $(addprefix -p ,$(PLUGINS))
 WASM_DIR := target/wasm32-wasip2/release
@@ -29,8 +30,8 @@ services-down: ## Stop Kafka and ClickHouse
 schema: services ## Create the tables of sql/ in the default database
 	bash scripts/schema.sh
 
-demo: deps build plugins services schema ## The main job: 10,000 tweets through the sentiment plugin, then the answers
-	bash scripts/demo.sh
+demo: deps build plugins services schema ## The main job: 10,000 tweets through the sentiment plugin, then the answers (WORKLOAD=clickstream|clickstream_agg|platform for the others)
+	WORKLOAD=$(WORKLOAD) bash scripts/demo.sh
 
 test: deps services plugins ## Every test: unit, runtime (real .wasm), integration (real services), SQL on both servers
 	bash scripts/test.sh

@@ -3,8 +3,12 @@
 # the sentiment plugin into ClickHouse, wait until every tweet is in, print the answers.
 # Expects `make deps build plugins services` to have run (`make demo` does that).
 #
-# Env: COUNT (default 10000), RATE (records/s, default 5000), DB (default sluice_demo).
+# Env: COUNT (default 10000), RATE (records/s, default 5000), DB (default sluice_demo),
+#      WORKLOAD (tweets | clickstream | clickstream_agg | platform; default tweets):
+#      each other workload runs examples/WORKLOAD.toml and prints its queries.
 set -euo pipefail
+workload="${WORKLOAD:-tweets}"
+if [ "$workload" != tweets ]; then exec bash "$(dirname "${BASH_SOURCE[0]}")/demo-workload.sh" "$workload"; fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 count="${COUNT:-10000}"

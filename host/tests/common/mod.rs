@@ -293,3 +293,66 @@ pub fn committed_and_end(
         })
         .collect()
 }
+
+/// Every record of `topic` from the beginning: (partition, offset, payload).
+pub fn read_all(brokers: &str, topic: &str, partitions: i32) -> Vec<(i32, i64, Vec<u8>)> {
+    use rdkafka::Message;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", unique("reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut ends = Vec::new();
+    let mut list = TopicPartitionList::new();
+    for p in 0..partitions {
+        let (_, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10)).expect("watermarks");
+        ends.push(high);
+        list.add_partition_offset(topic, p, Offset::Beginning).expect("partition");
+    }
+    consumer.assign(&list).expect("assign");
+    let total: i64 = ends.iter().sum();
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while (out.len() as i64) < total {
+        assert!(std::time::Instant::now() < deadline, "read {} of {total} records", out.len());
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            out.push((m.partition(), m.offset(), m.payload().unwrap_or_default().to_vec()));
+        }
+    }
+    out
+}
+
+/// Seconds since the epoch of a `YYYY-MM-DD hh:mm:ss` UTC text.
+pub fn epoch_seconds(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 19 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm), written out independently of the host's.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// Copies `examples/NAME.toml` with its plugin paths made absolute and each topic
+/// renamed as `topics` maps it; returns the path of the copy.
+pub fn example_config(name: &str, topics: &[(&str, &str)]) -> PathBuf {
+    let text = std::fs::read_to_string(workspace().join("examples").join(format!("{name}.toml"))).expect("example exists");
+    let plugins = target_dir().join("wasm32-wasip2/release");
+    let mut text = text.replace("../target/wasm32-wasip2/release/", &format!("{}/", plugins.display()));
+    for (from, to) in topics {
+        text = text.replace(&format!("topics = [\"{from}\"]"), &format!("topics = [\"{to}\"]"));
+    }
+    let path = std::env::temp_dir().join(format!("{}.toml", unique(name)));
+    std::fs::write(&path, text).expect("write config");
+    path
+}
