@@ -308,18 +308,29 @@ pub fn read_all(brokers: &str, topic: &str, partitions: i32) -> Vec<(i32, i64, V
     let mut ends = Vec::new();
     let mut list = TopicPartitionList::new();
     for p in 0..partitions {
-        let (_, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10)).expect("watermarks");
+        let (_, high) = consumer
+            .fetch_watermarks(topic, p, Duration::from_secs(10))
+            .expect("watermarks");
         ends.push(high);
-        list.add_partition_offset(topic, p, Offset::Beginning).expect("partition");
+        list.add_partition_offset(topic, p, Offset::Beginning)
+            .expect("partition");
     }
     consumer.assign(&list).expect("assign");
     let total: i64 = ends.iter().sum();
     let mut out = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while (out.len() as i64) < total {
-        assert!(std::time::Instant::now() < deadline, "read {} of {total} records", out.len());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "read {} of {total} records",
+            out.len()
+        );
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            out.push((m.partition(), m.offset(), m.payload().unwrap_or_default().to_vec()));
+            out.push((
+                m.partition(),
+                m.offset(),
+                m.payload().unwrap_or_default().to_vec(),
+            ));
         }
     }
     out
@@ -346,11 +357,18 @@ pub fn epoch_seconds(text: &str) -> Option<i64> {
 /// Copies `examples/NAME.toml` with its plugin paths made absolute and each topic
 /// renamed as `topics` maps it; returns the path of the copy.
 pub fn example_config(name: &str, topics: &[(&str, &str)]) -> PathBuf {
-    let text = std::fs::read_to_string(workspace().join("examples").join(format!("{name}.toml"))).expect("example exists");
+    let text = std::fs::read_to_string(workspace().join("examples").join(format!("{name}.toml")))
+        .expect("example exists");
     let plugins = target_dir().join("wasm32-wasip2/release");
-    let mut text = text.replace("../target/wasm32-wasip2/release/", &format!("{}/", plugins.display()));
+    let mut text = text.replace(
+        "../target/wasm32-wasip2/release/",
+        &format!("{}/", plugins.display()),
+    );
     for (from, to) in topics {
-        text = text.replace(&format!("topics = [\"{from}\"]"), &format!("topics = [\"{to}\"]"));
+        text = text.replace(
+            &format!("topics = [\"{from}\"]"),
+            &format!("topics = [\"{to}\"]"),
+        );
     }
     let path = std::env::temp_dir().join(format!("{}.toml", unique(name)));
     std::fs::write(&path, text).expect("write config");

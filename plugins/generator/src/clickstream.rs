@@ -9,7 +9,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::invalid::{self, Invalid};
 use crate::rng::Rng;
+use crate::write_uuid;
 
 /// What a user did; seed 002 had these three and no others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +131,9 @@ pub struct Event {
 struct Record<'a> {
     event_id: &'a str,
     event_type: &'a str,
-    user_id: &'a str,
+    /// Left out only by an invalid record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
     product_id: &'a str,
     price: f64,
     quantity: u32,
@@ -208,6 +212,19 @@ impl Clickstream {
         timestamp: &str,
         out: &mut Vec<u8>,
     ) -> Vec<u8> {
+        self.write_record_with(rng, now_ms, timestamp, None, out)
+    }
+
+    /// [`Self::write_record`], breaking rule `invalid` of the schema if given (no
+    /// `user_id`, a negative price, an unknown `event_type` or a bad timestamp).
+    pub fn write_record_with(
+        &mut self,
+        rng: &mut Rng,
+        now_ms: i64,
+        timestamp: &str,
+        invalid: Option<Invalid>,
+        out: &mut Vec<u8>,
+    ) -> Vec<u8> {
         let e = self.next_event(rng, now_ms);
         self.event_id.clear();
         write_uuid(&mut self.event_id, e.id);
@@ -227,12 +244,20 @@ impl Clickstream {
 
         let record = Record {
             event_id: &self.event_id,
-            event_type: e.event_type.as_str(),
-            user_id: &self.user_id,
+            event_type: Invalid::enumerated(
+                invalid,
+                e.event_type.as_str(),
+                invalid::UNKNOWN_EVENT_TYPE,
+            ),
+            user_id: Invalid::required(invalid, &self.user_id),
             product_id: &self.product_id,
-            price: f64::from(price_cents(e.product)) / 100.0,
+            price: Invalid::ranged(
+                invalid,
+                f64::from(price_cents(e.product)) / 100.0,
+                invalid::NEGATIVE_PRICE,
+            ),
             quantity: e.quantity,
-            timestamp,
+            timestamp: Invalid::timestamp(invalid, timestamp),
             url: &self.url,
             referrer: e.referrer,
             session_id: &self.session_id,
@@ -240,21 +265,6 @@ impl Clickstream {
         crate::write_json(out, &record);
         self.user_id.as_bytes().to_vec()
     }
-}
-
-/// Formats 128 random bits as a version-4 UUID, so ClickHouse's `UUID` type accepts it.
-fn write_uuid(out: &mut String, (hi, lo): (u64, u64)) {
-    let hi = (hi & !0xF000) | 0x4000;
-    let lo = (lo & !(0b11 << 62)) | (0b10 << 62);
-    let _ = write!(
-        out,
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xFFFF,
-        hi & 0xFFFF,
-        lo >> 48,
-        lo & 0xFFFF_FFFF_FFFF
-    );
 }
 
 #[cfg(test)]

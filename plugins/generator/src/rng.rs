@@ -54,6 +54,13 @@ impl Rng {
         }
     }
 
+    /// Noise in `(-1, 1)`, peaked at 0 (the sum of two uniforms, minus one): close enough
+    /// to a bell curve for sensor jitter, with only exact IEEE arithmetic so every
+    /// platform gets the same bits (no `ln` or `cos` from a platform's libm).
+    pub fn jitter(&mut self) -> f64 {
+        self.unit() + self.unit() - 1.0
+    }
+
     /// One element of a non-empty slice of `(item, weight)` pairs, in proportion to its weight.
     pub fn pick_weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
         let total: u64 = items.iter().map(|(_, w)| u64::from(*w)).sum();
@@ -120,6 +127,18 @@ mod tests {
         assert!((4_400..5_200).contains(&head), "{head}");
         assert!(seen.iter().all(|s| *s));
         assert_eq!(rng.popular(1), 0);
+    }
+
+    #[test]
+    fn jitter_is_centred_and_peaked() {
+        let mut rng = Rng::new(5);
+        let draws: Vec<f64> = (0..10_000).map(|_| rng.jitter()).collect();
+        assert!(draws.iter().all(|d| (-1.0..1.0).contains(d)));
+        let mean = draws.iter().sum::<f64>() / 10_000.0;
+        assert!(mean.abs() < 0.02, "{mean}");
+        // A triangle puts 75% of its mass within half the range of the centre.
+        let inner = draws.iter().filter(|d| d.abs() < 0.5).count();
+        assert!((7_200..7_800).contains(&inner), "{inner}");
     }
 
     #[test]

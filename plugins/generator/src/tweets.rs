@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use crate::invalid::{self, Invalid};
 use crate::rng::Rng;
 
 /// The mood a tweet was written with; the sentiment plugin should recover it.
@@ -276,7 +277,9 @@ pub struct Tweet {
 struct Record<'a> {
     id: &'a str,
     user: &'a str,
-    text: &'a str,
+    /// Left out only by an invalid record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
     created_at: &'a str,
     hashtags: &'a [&'static str],
     lang: &'a str,
@@ -355,16 +358,29 @@ pub fn write_record(
     created_at: &str,
     out: &mut Vec<u8>,
 ) -> Vec<u8> {
+    write_record_with(rng, users, index, created_at, None, out)
+}
+
+/// [`write_record`], breaking rule `invalid` of the schema if given (no `text`, an
+/// empty `text`, `lang` "xx" or a bad `created_at`).
+pub fn write_record_with(
+    rng: &mut Rng,
+    users: u32,
+    index: u64,
+    created_at: &str,
+    invalid: Option<Invalid>,
+    out: &mut Vec<u8>,
+) -> Vec<u8> {
     let tweet = compose(rng, users);
     let id = format!("tw-{}", index + 1);
     let user = format!("user_{}", tweet.user);
     let record = Record {
         id: &id,
         user: &user,
-        text: &tweet.text,
-        created_at,
+        text: Invalid::required(invalid, Invalid::ranged(invalid, tweet.text.as_str(), "")),
+        created_at: Invalid::timestamp(invalid, created_at),
         hashtags: &tweet.hashtags,
-        lang: "en",
+        lang: Invalid::enumerated(invalid, "en", invalid::UNKNOWN_LANG),
     };
     crate::write_json(out, &record);
     user.into_bytes()

@@ -1,0 +1,191 @@
+//! Reads the timestamps a `timestamp` rule accepts, from event fields and config bounds,
+//! into UTC epoch milliseconds; written by hand so the plugin needs no date crate.
+
+/// Epoch integers below this are seconds and from it up milliseconds: 1e11 s is the
+/// year 5138, while 1e11 ms is already 1973.
+pub const MS_THRESHOLD: i64 = 100_000_000_000;
+
+/// What a timestamp may look like, for error messages.
+pub const FORMATS: &str = "\"YYYY-MM-DD hh:mm:ss\", ISO-8601 \"YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]\", or epoch seconds/ms";
+
+/// Parses `YYYY-MM-DD hh:mm:ss` or ISO-8601 `YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]` into
+/// epoch milliseconds; a string without a zone is UTC, as ClickHouse reads it.
+pub fn parse_str(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b' ' | b'T')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let year = digits(&b[0..4])?;
+    let month = digits(&b[5..7])?;
+    let day = digits(&b[8..10])?;
+    let hour = digits(&b[11..13])?;
+    let minute = digits(&b[14..16])?;
+    let second = digits(&b[17..19])?;
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+
+    let mut rest = &b[19..];
+    let mut millis = 0;
+    if let [b'.', tail @ ..] = rest {
+        let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+        if !(1..=9).contains(&n) {
+            return None;
+        }
+        // Keep milliseconds; finer digits are truncated, as DateTime64(3) does.
+        for i in 0..3 {
+            millis = millis * 10
+                + tail
+                    .get(i)
+                    .filter(|_| i < n)
+                    .map_or(0, |c| i64::from(c - b'0'));
+        }
+        rest = &tail[n..];
+    }
+    let offset_minutes = match rest {
+        [] | [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let (h, m) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let minutes = h * 60 + m;
+            if *sign == b'-' { -minutes } else { minutes }
+        }
+        _ => return None,
+    };
+
+    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
+        - offset_minutes * 60;
+    Some(seconds * 1_000 + millis)
+}
+
+/// Reads an epoch integer: seconds below [`MS_THRESHOLD`], milliseconds from there up.
+pub fn from_epoch(n: i64) -> Option<i64> {
+    if n < MS_THRESHOLD {
+        n.checked_mul(1_000)
+    } else {
+        Some(n)
+    }
+}
+
+/// A run of ASCII digits as a number; `None` if any byte is not a digit.
+fn digits(b: &[u8]) -> Option<i64> {
+    b.iter().try_fold(0i64, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+    })
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const Y2K_MS: i64 = 946_684_800_000;
+
+    #[test]
+    fn both_layouts_read_as_utc() {
+        assert_eq!(parse_str("1970-01-01 00:00:00"), Some(0));
+        assert_eq!(parse_str("2000-01-01 00:00:00"), Some(Y2K_MS));
+        assert_eq!(parse_str("2000-01-01T00:00:00"), Some(Y2K_MS));
+        assert_eq!(parse_str("2000-01-01T00:00:00Z"), Some(Y2K_MS));
+        assert_eq!(parse_str("1969-12-31 23:59:59"), Some(-1_000));
+        assert_eq!(parse_str("2026-03-01 12:34:56"), Some(1_772_368_496_000));
+    }
+
+    #[test]
+    fn fractions_and_offsets() {
+        assert_eq!(parse_str("2000-01-01T00:00:00.5Z"), Some(Y2K_MS + 500));
+        assert_eq!(
+            parse_str("2000-01-01T00:00:00.123456789Z"),
+            Some(Y2K_MS + 123)
+        );
+        assert_eq!(parse_str("2000-01-01T01:30:00+01:30"), Some(Y2K_MS));
+        assert_eq!(parse_str("1999-12-31T19:00:00-05:00"), Some(Y2K_MS));
+        assert_eq!(parse_str("2000-01-01 00:00:00.250"), Some(Y2K_MS + 250));
+    }
+
+    #[test]
+    fn calendar_is_checked() {
+        assert!(parse_str("2024-02-29 00:00:00").is_some());
+        assert!(parse_str("2000-02-29 00:00:00").is_some());
+        assert_eq!(parse_str("2023-02-29 00:00:00"), None);
+        assert_eq!(parse_str("1900-02-29 00:00:00"), None);
+        assert_eq!(parse_str("2024-04-31 00:00:00"), None);
+        assert_eq!(parse_str("2024-13-01 00:00:00"), None);
+        assert_eq!(parse_str("2024-00-01 00:00:00"), None);
+        assert_eq!(parse_str("2024-01-00 00:00:00"), None);
+        assert_eq!(parse_str("2024-01-01 24:00:00"), None);
+        assert_eq!(parse_str("2024-01-01 23:60:00"), None);
+        assert_eq!(parse_str("2024-01-01 23:59:60"), None);
+    }
+
+    #[test]
+    fn malformed_strings_are_refused() {
+        for s in [
+            "",
+            "2024-01-01",
+            "2024/01/01 00:00:00",
+            "2024-01-01_00:00:00",
+            "24-01-01 00:00:00",
+            "2024-1-01 00:00:00",
+            "2024-01-01 00:00:00 ",
+            "2024-01-01T00:00:00.",
+            "2024-01-01T00:00:00.1234567890",
+            "2024-01-01T00:00:00+0100",
+            "2024-01-01T00:00:00+24:00",
+            "2024-01-01T00:00:00z",
+            "２０２４-01-01 00:00:00",
+            "+024-01-01 00:00:00",
+        ] {
+            assert_eq!(parse_str(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn epoch_integers_switch_unit_at_1e11() {
+        assert_eq!(from_epoch(946_684_800), Some(Y2K_MS));
+        assert_eq!(from_epoch(Y2K_MS), Some(Y2K_MS));
+        assert_eq!(
+            from_epoch(MS_THRESHOLD - 1),
+            Some((MS_THRESHOLD - 1) * 1_000)
+        );
+        assert_eq!(from_epoch(MS_THRESHOLD), Some(MS_THRESHOLD));
+        assert_eq!(from_epoch(-1), Some(-1_000));
+        assert_eq!(from_epoch(i64::MIN), None);
+    }
+}
