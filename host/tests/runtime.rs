@@ -172,3 +172,146 @@ fn chain_sends_a_trapped_batch_to_dead_letters_and_goes_on() {
     assert_eq!(out.dead[0].code, "hostile");
     assert_eq!(out.dead[0].payload, b"reject");
 }
+
+fn instance_with(name: &str, config: &str) -> TransformInstance {
+    let runtime = Runtime::new().expect("engine");
+    let plugin = Plugin::load(&runtime, &common::plugin(name)).expect("plugin loads");
+    TransformInstance::new(plugin, config, SandboxLimits::default()).expect("instantiates")
+}
+
+fn rows(out: &sluice_host::runtime::PluginOutput) -> Vec<String> {
+    let mut at = 0;
+    out.rows
+        .iter()
+        .map(|r| {
+            let s = String::from_utf8_lossy(&out.data[at..at + r.len as usize]).into_owned();
+            at += r.len as usize;
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn validate_component_rejects_with_rule_codes() {
+    let mut v = instance_with(
+        "validate",
+        r#"{"rules":[{"field":"price","required":true,"type":"number","min":0}]}"#,
+    );
+    let out = v
+        .process(&batch(&[br#"{"price":3}"#, br#"{"price":-1}"#, br#"{}"#]))
+        .expect("no trap");
+    assert_eq!(out.outcomes[0], Outcome::Emit(1));
+    assert!(matches!(&out.outcomes[1], Outcome::Reject { code, .. } if code == "out-of-range"));
+    assert!(matches!(&out.outcomes[2], Outcome::Reject { code, .. } if code == "missing-field"));
+    let err = TransformInstance::new(
+        Plugin::load(
+            &Runtime::new().expect("engine"),
+            &common::plugin("validate"),
+        )
+        .expect("loads"),
+        r#"{"rulez":[]}"#,
+        SandboxLimits::default(),
+    )
+    .expect_err("bad config");
+    assert!(
+        matches!(&err, PluginFault::Init { code, .. } if code == "bad-config"),
+        "{err}"
+    );
+}
+
+#[test]
+fn enrich_component_derives_fields() {
+    let mut e = instance_with(
+        "enrich",
+        r#"{"revenue":{"price":"price","quantity":"quantity","into":"revenue"},"time_parts":{"from":"timestamp","hour":"hour","day_of_week":"day_of_week"}}"#,
+    );
+    let out = e
+        .process(&batch(&[
+            br#"{"price":2.5,"quantity":3,"timestamp":"2026-01-01 13:00:00"}"#,
+        ]))
+        .expect("no trap");
+    let row: serde_json::Value = serde_json::from_str(&rows(&out)[0]).expect("json");
+    assert_eq!(row["revenue"], 7.5);
+    assert_eq!(row["hour"], 13);
+    assert_eq!(row["day_of_week"], 4);
+}
+
+#[test]
+fn dedup_component_drops_repeats_across_batches() {
+    let mut d = instance_with("dedup", r#"{"key":"event_id"}"#);
+    let first = d
+        .process(&batch(&[br#"{"event_id":"a"}"#, br#"{"event_id":"a"}"#]))
+        .expect("no trap");
+    assert_eq!(first.outcomes, vec![Outcome::Emit(1), Outcome::Emit(0)]);
+    let mut later = Batch::new("t".into(), 0, 1);
+    later.push(5, 0, None, vec![], br#"{"event_id":"a"}"#);
+    later.push(6, 0, None, vec![], br#"{"event_id":"b"}"#);
+    let second = d.process(&later).expect("no trap");
+    assert_eq!(second.outcomes, vec![Outcome::Emit(0), Outcome::Emit(1)]);
+}
+
+#[test]
+fn aggregate_component_emits_batch_level_partials_by_target() {
+    let mut a = instance_with(
+        "aggregate",
+        r#"{"time_field":"ts","windows":[{"size":"minute","target":"agg"}],"group_by":["url"],"measures":[{"name":"hits","op":"count"}],"passthrough":true}"#,
+    );
+    let out = a
+        .process(&batch(&[
+            br#"{"ts":"2026-01-01 00:00:05","url":"/a"}"#,
+            br#"{"ts":"2026-01-01 00:00:50","url":"/a"}"#,
+            br#"{"ts":"2026-01-01 00:01:01","url":"/b"}"#,
+        ]))
+        .expect("no trap");
+    assert_eq!(
+        out.outcomes,
+        vec![Outcome::Emit(1), Outcome::Emit(1), Outcome::Emit(1)]
+    );
+    assert_eq!(
+        out.rows.len(),
+        5,
+        "three passthrough rows, then two partials"
+    );
+    assert!(
+        out.rows[3..]
+            .iter()
+            .all(|r| r.target.as_deref() == Some("agg"))
+    );
+    let partials = rows(&out)[3..].to_vec();
+    assert!(
+        partials[0].contains(r#""hits":2"#) && partials[0].contains("/a"),
+        "{partials:?}"
+    );
+    assert!(
+        partials[1].contains(r#""hits":1"#) && partials[1].contains("/b"),
+        "{partials:?}"
+    );
+}
+
+#[test]
+fn chain_routes_targeted_rows_and_feeds_untargeted_ones_onward() {
+    let chain_plugins = [
+        instance_with(
+            "validate",
+            r#"{"rules":[{"field":"url","required":true,"type":"string"}]}"#,
+        ),
+        instance_with(
+            "aggregate",
+            r#"{"time_field":"ts","windows":[{"size":"minute","target":"agg"}],"group_by":["url"],"measures":[{"name":"hits","op":"count"}]}"#,
+        ),
+    ];
+    let mut chain = Chain::new(chain_plugins.into_iter().collect());
+    let out = chain.run(&batch(&[
+        br#"{"ts":"2026-01-01 00:00:05","url":"/a"}"#,
+        br#"{"ts":"2026-01-01 00:00:06"}"#,
+    ]));
+    assert_eq!(out.dead.len(), 1);
+    assert_eq!(out.dead[0].plugin.as_ref(), "validate");
+    assert_eq!(out.dead[0].offset, 1);
+    let targets: Vec<Option<&str>> = out.rows.iter().map(|r| r.target.as_deref()).collect();
+    assert_eq!(targets, vec![None, Some("agg")]);
+    assert_eq!(
+        out.rows[1].offset, 0,
+        "batch-level rows take the last offset the stage saw"
+    );
+}

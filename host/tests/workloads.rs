@@ -449,3 +449,95 @@ async fn seed_001_platform_reconciles_raw_aggregates_and_dead_letters() {
         assert!((a.2 - b.2).abs() < 0.01, "revenue {} vs {}", a.2, b.2);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn seed_000_tweets_example_answers_match() {
+    let svc = Services::require();
+    let db = svc.fresh_database("seed000").await;
+    let topic = svc.topic("tweets", 3).await;
+    let n = 4_000;
+    generate(
+        &svc,
+        &topic,
+        r#"{"kind":"tweets","interval_ms":250}"#,
+        n,
+        3,
+        0,
+    );
+    let records = read_all(&svc.brokers, &topic, 3);
+    let mut host = start(&svc, &db, "tweets", &[("tweets", &topic)]);
+    wait_rows(&svc, &db, "SELECT count() FROM tweet_sentiment", n).await;
+    assert!(terminate(&mut host));
+    assert_eq!(
+        svc.count(&db, "SELECT count() FROM tweet_sentiment").await,
+        n
+    );
+    let read = |name: &str| {
+        std::fs::read_to_string(common::workspace().join(format!("sql/queries/{name}.sql")))
+            .expect("query")
+    };
+
+    // Tweets per minute, from created_at of the records read back from Kafka.
+    let mut per_minute: BTreeMap<i64, u64> = BTreeMap::new();
+    for (_, _, p) in &records {
+        let m = parse(p).expect("tweet json");
+        let t = epoch_seconds(str_field(&m, "created_at").expect("created_at")).expect("time");
+        *per_minute.entry(t - t.rem_euclid(60)).or_default() += 1;
+    }
+    let want: Vec<(u32, u64)> = per_minute
+        .iter()
+        .rev()
+        .take(10)
+        .map(|(t, c)| (*t as u32, *c))
+        .collect();
+    let got: Vec<(u32, u64, f64)> = svc
+        .ch(&db)
+        .query(&read("tweets_per_minute"))
+        .fetch_all()
+        .await
+        .expect("per minute");
+    assert_eq!(
+        got.iter().map(|(t, c, _)| (*t, *c)).collect::<Vec<_>>(),
+        want
+    );
+
+    // Distribution: counts add up and percentages follow from them.
+    let dist: Vec<(String, u64, f64)> = svc
+        .ch(&db)
+        .query(&read("sentiment_distribution"))
+        .fetch_all()
+        .await
+        .expect("distribution");
+    assert_eq!(dist.iter().map(|d| d.1).sum::<u64>(), n);
+    for (label, total, pct) in &dist {
+        assert!(["positive", "neutral", "negative"].contains(&label.as_str()));
+        assert!(
+            (pct - (100.0 * *total as f64 / n as f64 * 100.0).round() / 100.0).abs() < 0.011,
+            "{label}: {pct}"
+        );
+    }
+
+    // Top keywords: recounted here from the stored keyword lists of positive tweets.
+    let lists: Vec<Vec<String>> = svc
+        .ch(&db)
+        .query("SELECT keywords FROM tweet_sentiment WHERE sentiment = 'positive'")
+        .fetch_all()
+        .await
+        .expect("keywords");
+    let mut freq: BTreeMap<String, u64> = BTreeMap::new();
+    for list in lists {
+        for k in list {
+            *freq.entry(k).or_default() += 1;
+        }
+    }
+    let mut want: Vec<(String, u64)> = freq.into_iter().collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    want.truncate(10);
+    let got: Vec<(String, u64)> = svc
+        .ch(&db)
+        .query(&read("top_keywords"))
+        .fetch_all()
+        .await
+        .expect("top keywords");
+    assert_eq!(got, want);
+}
