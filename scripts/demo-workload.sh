@@ -32,6 +32,10 @@ config=$(mktemp --suffix=.toml)
 sed "s#\.\./target/#$here/target/#g" "examples/$workload.toml" > "$config"
 for s in $streams; do sed -i "s#topics = \[\"$s\"\]#topics = [\"$s-$stamp\"]#" "$config"; done
 
+# Create the topics first, so the host finds them at once.
+for s in $streams; do
+  "$host" generate --plugin "$wasm/generator.wasm" --topic "$s-$stamp" --partitions 3 --count 0 --quiet 2>/dev/null
+done
 export SLUICE_CLICKHOUSE_DATABASE="$db"
 "$host" --config "$config" --log-level warn &
 host_pid=$!

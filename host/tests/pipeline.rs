@@ -242,3 +242,43 @@ async fn host_killed_and_stopped_mid_stream_resumes_without_loss_or_duplicates()
     );
     assert_eq!(svc.count(&db, "SELECT count() FROM dead_letters").await, 0);
 }
+
+/// Regression: a host subscribed before its topic existed waited librdkafka's default
+/// five-minute metadata refresh before consuming anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn topic_created_after_the_host_started_is_consumed_promptly() {
+    let svc = Services::require();
+    let db = svc.fresh_database("late_topic").await;
+    let topic = common::unique("late");
+    let mut host = svc
+        .host(&db)
+        .args([
+            "--topic",
+            &topic,
+            "--table",
+            "tweet_sentiment",
+            "--batch-ms",
+            "50",
+        ])
+        .spawn()
+        .expect("host starts");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sluice_host::generate::ensure_topic(&svc.brokers, &topic, 3)
+        .await
+        .expect("create topic");
+    generate(&svc, &topic, r#"{"kind":"tweets"}"#, 200, 9, 0);
+    wait_for(
+        "rows from the new topic",
+        Duration::from_secs(60),
+        || async {
+            let n = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
+            (n >= 200, format!("{n} rows"))
+        },
+    )
+    .await;
+    assert!(terminate(&mut host));
+    assert_eq!(
+        svc.count(&db, "SELECT count() FROM tweet_sentiment").await,
+        200
+    );
+}

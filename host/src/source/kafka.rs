@@ -190,6 +190,9 @@ impl KafkaSource {
             .set("fetch.wait.max.ms", "100")
             .set("queued.max.messages.kbytes", "65536")
             .set("allow.auto.create.topics", "false")
+            // A subscribed topic that does not exist yet is picked up within seconds,
+            // not librdkafka's default five minutes.
+            .set("topic.metadata.refresh.interval.ms", "5000")
             .create_with_context(SourceContext {
                 ownership: ownership.clone(),
             })
