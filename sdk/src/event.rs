@@ -41,6 +41,11 @@ impl<'a> Event<'a> {
         }
     }
 
+    /// The payload as one JSON object, or the shared `bad-json` / `not-object` rejection.
+    pub fn json_object(&self) -> Result<serde_json::Map<String, serde_json::Value>, crate::Reject> {
+        crate::json::object(self.payload)
+    }
+
     /// The payload as UTF-8 text, if it is.
     pub fn payload_str(&self) -> Option<&'a str> {
         std::str::from_utf8(self.payload).ok()

@@ -10,6 +10,7 @@
 
 mod emit;
 mod event;
+pub mod json;
 pub mod testing;
 
 pub use emit::Emitter;

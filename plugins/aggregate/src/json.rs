@@ -53,17 +53,7 @@ pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// A short description of a value's type, for rejection messages.
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub use sluice_plugin::json::kind as type_name;
 
 /// `value` as JSON, cut to about 80 bytes so one huge field cannot bloat a dead letter.
 pub fn preview(value: &Value) -> String {

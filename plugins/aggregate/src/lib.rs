@@ -159,21 +159,7 @@ impl Transform for Aggregate {
     }
 
     fn process(&mut self, event: &Event<'_>, out: &mut Emitter) -> Result<(), Reject> {
-        let object = match serde_json::from_slice::<Value>(event.payload) {
-            Ok(Value::Object(map)) => map,
-            Ok(other) => {
-                return Err(Reject::new(
-                    "not-object",
-                    format!("payload must be a JSON object, got {}", type_name(&other)),
-                ));
-            }
-            Err(e) => {
-                return Err(Reject::new(
-                    "bad-json",
-                    format!("payload is not valid JSON: {e}"),
-                ));
-            }
-        };
+        let object = event.json_object()?;
         let time_ms = self.event_time(&object)?;
         self.check_late(event, time_ms)?;
         self.check_types(&object)?;

@@ -30,7 +30,6 @@ pub mod config;
 pub mod key;
 pub mod window;
 
-use serde_json::{Map, Value};
 use sluice_plugin::{ConfigError, Emitter, Event, Reject, Transform};
 
 use crate::config::Config;
@@ -64,19 +63,7 @@ impl Dedup {
 }
 
 /// Parses a payload as a JSON object, rejecting anything else with `bad-json` or `not-object`.
-pub fn parse_object(payload: &[u8]) -> Result<Map<String, Value>, Reject> {
-    match serde_json::from_slice::<Value>(payload) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Reject::new(
-            "not-object",
-            "payload must be a JSON object".to_owned(),
-        )),
-        Err(e) => Err(Reject::new(
-            "bad-json",
-            format!("payload is not valid JSON: {e}"),
-        )),
-    }
-}
+pub use sluice_plugin::json::object as parse_object;
 
 impl Transform for Dedup {
     fn init(config: &str) -> Result<Self, ConfigError> {

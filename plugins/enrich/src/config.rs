@@ -196,17 +196,8 @@ impl Section {
     }
 }
 
-/// Names a JSON value's type for messages ("a number").
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+/// A value's kind for messages; shared with every plugin through the SDK.
+pub use sluice_plugin::json::kind as type_name;
 
 /// Like [`type_name`], but says "an empty string" where that is the problem.
 fn describe(v: &Value) -> &'static str {

@@ -24,7 +24,7 @@ pub mod user_agent;
 use serde_json::{Map, Value};
 use sluice_plugin::{ConfigError, Emitter, Event, Reject, Transform};
 
-use crate::config::{Config, type_name};
+use crate::config::Config;
 
 /// The transform: one row per event, the input object plus the configured fields. A
 /// configured output field that the input already has is overwritten.
@@ -61,28 +61,13 @@ impl Enrich {
     }
 }
 
-/// Parses a payload that must be one JSON object.
-fn parse_object(payload: &[u8]) -> Result<Map<String, Value>, Reject> {
-    match serde_json::from_slice::<Value>(payload) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(Reject::new(
-            "not-object",
-            format!("payload must be a JSON object, got {}", type_name(&other)),
-        )),
-        Err(e) => Err(Reject::new(
-            "bad-json",
-            format!("payload is not valid JSON: {e}"),
-        )),
-    }
-}
-
 impl Transform for Enrich {
     fn init(config: &str) -> Result<Self, ConfigError> {
         Ok(Self::new(Config::parse(config)?))
     }
 
     fn process(&mut self, event: &Event<'_>, out: &mut Emitter) -> Result<(), Reject> {
-        let mut object = parse_object(event.payload)?;
+        let mut object = event.json_object()?;
         if self.config.is_empty() {
             // Nothing to add: keep the producer's bytes, key order and number formatting.
             out.row(event.payload);

@@ -114,16 +114,7 @@ impl Sentiment {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+use sluice_plugin::json::kind as type_name;
 
 impl Transform for Sentiment {
     fn init(config: &str) -> Result<Self, ConfigError> {
@@ -131,21 +122,7 @@ impl Transform for Sentiment {
     }
 
     fn process(&mut self, event: &Event<'_>, out: &mut Emitter) -> Result<(), Reject> {
-        let tweet = match serde_json::from_slice::<Value>(event.payload) {
-            Ok(Value::Object(map)) => map,
-            Ok(other) => {
-                return Err(Reject::new(
-                    "not-object",
-                    format!("payload must be a JSON object, got {}", type_name(&other)),
-                ));
-            }
-            Err(e) => {
-                return Err(Reject::new(
-                    "bad-json",
-                    format!("payload is not valid JSON: {e}"),
-                ));
-            }
-        };
+        let tweet = event.json_object()?;
         out.row(self.write_row(tweet)?);
         Ok(())
     }

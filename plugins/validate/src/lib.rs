@@ -54,30 +54,7 @@ impl Validate {
 }
 
 /// Parses a payload as a JSON object, rejecting anything else with `bad-json` or `not-object`.
-pub fn parse_object(payload: &[u8]) -> Result<Map<String, Value>, Reject> {
-    match serde_json::from_slice::<Value>(payload) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(Reject::new(
-            "not-object",
-            format!("payload must be a JSON object, got {}", json_kind(&other)),
-        )),
-        Err(e) => Err(Reject::new(
-            "bad-json",
-            format!("payload is not valid JSON: {e}"),
-        )),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a bool",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub use sluice_plugin::json::object as parse_object;
 
 impl Transform for Validate {
     fn init(config: &str) -> Result<Self, ConfigError> {
