@@ -63,27 +63,37 @@ impl ChainOutput {
 }
 
 /// A pipeline's plugins, in order, each instantiated for one worker.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Chain {
     stages: Vec<TransformInstance>,
+    /// Fixed with the stages, so it is joined once rather than per batch.
+    version: String,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
 }
 
 impl Chain {
     /// A chain of instances; empty means rows pass through untouched.
     pub fn new(stages: Vec<TransformInstance>) -> Self {
-        Self { stages }
+        let version = if stages.is_empty() {
+            "passthrough".to_owned()
+        } else {
+            stages
+                .iter()
+                .map(|s| s.plugin().version.to_string())
+                .collect::<Vec<_>>()
+                .join("+")
+        };
+        Self { stages, version }
     }
 
     /// Content hashes of the chain's plugins, joined: the version rows record.
-    pub fn version(&self) -> String {
-        if self.stages.is_empty() {
-            return "passthrough".to_owned();
-        }
-        self.stages
-            .iter()
-            .map(|s| s.plugin().version.to_string())
-            .collect::<Vec<_>>()
-            .join("+")
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// Runs `batch` through every stage.

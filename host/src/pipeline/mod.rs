@@ -253,12 +253,11 @@ async fn process(shared: &Shared, chain: &mut Chain, mut batch: Batch, marks: &m
     for part in parts {
         let started = Instant::now();
         let out = tokio::task::block_in_place(|| chain.run(&part));
-        let version = chain.version();
         let source = Source {
             pipeline: &shared.config.name,
             topic: &part.topic,
             partition: part.partition,
-            version: &version,
+            version: chain.version(),
         };
         let mut pause = RETRY_MIN;
         loop {
@@ -289,7 +288,7 @@ async fn process(shared: &Shared, chain: &mut Chain, mut batch: Batch, marks: &m
             }
         }
         if let Some(last) = part.last_offset() {
-            marks.advance_all(shared.sink.table_names().into_iter(), last);
+            marks.advance_all(shared.sink.table_names(), last);
         }
     }
     true

@@ -45,9 +45,9 @@ impl Marks {
     }
 
     /// Records that every table now holds everything up to `offset`.
-    pub fn advance_all(&mut self, tables: impl Iterator<Item = String>, offset: i64) {
+    pub fn advance_all(&mut self, tables: &[String], offset: i64) {
         for table in tables {
-            let mark = self.by_table.entry(table).or_insert(offset);
+            let mark = self.by_table.entry(table.clone()).or_insert(offset);
             *mark = (*mark).max(offset);
         }
     }
@@ -79,6 +79,8 @@ pub struct Sink {
     main: Arc<Table>,
     outputs: HashMap<String, Arc<Table>>,
     dead: Arc<Table>,
+    /// Every table written, dead letters last; fixed at start-up.
+    names: Vec<String>,
 }
 
 impl Sink {
@@ -103,12 +105,16 @@ impl Sink {
         }
         let dead = ch.table(dead).await?;
         ClickHouse::require_source_columns(&dead)?;
-        Ok(Self {
+        let mut sink = Self {
             ch,
             main,
             outputs: out,
             dead,
-        })
+            names: Vec::new(),
+        };
+        sink.names = sink.data_tables().map(|t| t.name.clone()).collect();
+        sink.names.push(sink.dead.name.clone());
+        Ok(sink)
     }
 
     fn data_tables(&self) -> impl Iterator<Item = &Arc<Table>> {
@@ -124,10 +130,8 @@ impl Sink {
     }
 
     /// Names of every table written, dead letters included.
-    pub fn table_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.data_tables().map(|t| t.name.clone()).collect();
-        names.push(self.dead.name.clone());
-        names
+    pub fn table_names(&self) -> &[String] {
+        &self.names
     }
 
     /// Reads what each table already holds of `topic`/`partition`.
@@ -375,7 +379,7 @@ mod tests {
         assert!(!marks.covers("a", 11));
         assert!(!marks.covers("c", 0));
         assert_eq!(marks.cut_points(), vec![4, 10]);
-        marks.advance_all(["a".to_owned(), "c".to_owned()].into_iter(), 8);
+        marks.advance_all(&["a".to_owned(), "c".to_owned()], 8);
         assert!(marks.covers("a", 10), "never moves back");
         assert!(marks.covers("c", 8));
     }
