@@ -8,6 +8,7 @@
 
 #![cfg_attr(target_arch = "wasm32", allow(unsafe_code))]
 
+pub mod calendar;
 mod emit;
 mod event;
 pub mod json;

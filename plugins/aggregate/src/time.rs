@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use sluice_plugin::calendar::{civil_from_days, days_from_civil, days_in_month, digits};
+
 /// Earliest instant accepted, 0000-01-01 00:00:00 UTC, so that every window bound
 /// formats with a four-digit year and no arithmetic nears `i64` limits.
 pub const MIN_MS: i64 = -62_167_219_200_000;
@@ -85,52 +87,6 @@ pub fn parse_text(s: &str) -> Option<i64> {
         - offset_min * 60;
     let ms = secs * 1000 + millis;
     (MIN_MS..=MAX_MS).contains(&ms).then_some(ms)
-}
-
-/// The value of a run of ASCII digits.
-fn digits(b: &[u8]) -> Option<i64> {
-    b.iter().try_fold(0i64, |acc, c| {
-        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-    })
-}
-
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date, after Howard Hinnant's
-/// `days_from_civil`.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01; the
-/// inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// Appends `ms` as UTC `YYYY-MM-DD hh:mm:ss`, dropping milliseconds (window bounds

@@ -1,6 +1,10 @@
 //! Timestamp parsing and civil-calendar arithmetic, by hand so the plugin needs no date
 //! crate: text or epoch numbers in, Unix seconds out, then UTC hour, ISO weekday and date.
 
+/// Days since 1970-01-01 of a date; shared with every plugin through the SDK.
+pub use sluice_plugin::calendar::days_from_civil;
+use sluice_plugin::calendar::{self, days_in_month};
+
 /// Seconds in a day.
 const DAY: i64 = 86_400;
 /// Epoch numbers at or above this magnitude are milliseconds (1e11 s is the year 5138).
@@ -138,43 +142,10 @@ fn num(b: &[u8], at: usize, len: usize) -> Option<i64> {
     })
 }
 
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm:
-/// years start in March so the leap day falls last).
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// The date of a day count since 1970-01-01; inverse of [`days_from_civil`].
 pub fn civil_from_days(days: i64) -> (i64, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let (year, month, day) = calendar::civil_from_days(days);
+    (year, month as u8, day as u8)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Reads the timestamps a `timestamp` rule accepts, from event fields and config bounds,
 //! into UTC epoch milliseconds; written by hand so the plugin needs no date crate.
 
+use sluice_plugin::calendar::{days_from_civil, days_in_month, digits};
+
 /// Epoch integers below this are seconds and from it up milliseconds: 1e11 s is the
 /// year 5138, while 1e11 ms is already 1973.
 pub const MS_THRESHOLD: i64 = 100_000_000_000;
@@ -79,36 +81,6 @@ pub fn from_epoch(n: i64) -> Option<i64> {
     } else {
         Some(n)
     }
-}
-
-/// A run of ASCII digits as a number; `None` if any byte is not a digit.
-fn digits(b: &[u8]) -> Option<i64> {
-    b.iter().try_fold(0i64, |acc, c| {
-        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-    })
-}
-
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
