@@ -21,17 +21,12 @@ use sluice_host::telemetry::Stats;
 use sluice_plugin::Transform;
 use tokio_util::sync::CancellationToken;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+/// A plugin's built component (rebuilt first if its source changed).
 fn wasm(name: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let path = root
-        .join("target/wasm32-wasip2/release")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} missing; run `make plugins`",
-        path.display()
-    );
-    path
+    common::plugin(name)
 }
 
 fn tweets(runtime: &Runtime, n: usize) -> Vec<Vec<u8>> {
@@ -149,49 +144,14 @@ fn part1(runtime: &Runtime) {
     );
 }
 
-async fn fresh_database(client: &clickhouse::Client, name: &str) {
-    client
-        .query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute()
-        .await
-        .expect("drop");
-    client
-        .query(&format!("CREATE DATABASE {name}"))
-        .execute()
-        .await
-        .expect("create");
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sql");
-    let mut files: Vec<_> = std::fs::read_dir(root)
-        .expect("sql/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    files.sort();
-    for f in files {
-        let ddl = std::fs::read_to_string(&f).expect("read");
-        client.query(&format!("USE {name}")).execute().await.ok();
-        let scoped = clickhouse::Client::default()
-            .with_url(url())
-            .with_database(name)
-            .with_validation(false);
-        scoped.query(&ddl).execute().await.expect("ddl");
-    }
-}
-
-fn url() -> String {
-    std::env::var("SLUICE_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".into())
-}
-
-fn brokers() -> String {
-    std::env::var("SLUICE_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
-
-async fn end_to_end(topic: &str, n: u64, plugin: Option<&str>, label: &str) -> f64 {
-    let db = format!("bench_{label}");
-    let admin = clickhouse::Client::default()
-        .with_url(url())
-        .with_validation(false);
-    fresh_database(&admin, &db).await;
+async fn end_to_end(
+    svc: &common::Services,
+    topic: &str,
+    n: u64,
+    plugin: Option<&str>,
+    label: &str,
+) -> f64 {
+    let db = svc.fresh_database(&format!("bench_{label}")).await;
     let config = PipelineConfig {
         name: label.into(),
         topics: vec![topic.into()],
@@ -212,9 +172,9 @@ async fn end_to_end(topic: &str, n: u64, plugin: Option<&str>, label: &str) -> f
         workers: 2,
     };
     let services = sluice_host::Services {
-        brokers: brokers(),
+        brokers: svc.brokers.clone(),
         clickhouse: ClickHouseConfig {
-            url: url(),
+            url: svc.clickhouse_url.clone(),
             database: db.clone(),
             user: "default".into(),
             password: String::new(),
@@ -245,11 +205,7 @@ async fn end_to_end(topic: &str, n: u64, plugin: Option<&str>, label: &str) -> f
     let took = first.map(|f| f.elapsed()).unwrap_or_default();
     shutdown.cancel();
     run.await.expect("join").expect("pipeline ok");
-    let rows: u64 = admin
-        .query(&format!("SELECT count() FROM {db}.tweet_sentiment"))
-        .fetch_one()
-        .await
-        .expect("count");
+    let rows = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
     assert_eq!(rows, n, "{label}: every event written once");
     n as f64 / took.as_secs_f64()
 }
@@ -259,15 +215,13 @@ async fn part2(runtime: &Runtime) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    let topic = format!("bench-tweets-{}", std::process::id());
-    sluice_host::generate::ensure_topic(&brokers(), &topic, 3)
-        .await
-        .expect("Kafka up? run scripts/services.sh up");
+    let svc = common::Services::require();
+    let topic = svc.topic("bench_tweets", 3).await;
     let producer_config = sluice_host::generate::GenerateConfig {
         plugin: wasm("generator"),
         plugin_config: r#"{"kind":"tweets"}"#.into(),
         seed: 42,
-        brokers: brokers(),
+        brokers: svc.brokers.clone(),
         topic: topic.clone(),
         partitions: 3,
         rate: 0,
@@ -281,9 +235,9 @@ async fn part2(runtime: &Runtime) {
         "\n== Part 2: end to end, Kafka -> host -> ClickHouse, {n} tweets on 3 partitions, 2 workers"
     );
     println!("{:<44} {:>12} {:>10}", "case", "events/s", "ratio");
-    let base = end_to_end(&topic, n, None, "none").await;
-    let pass = end_to_end(&topic, n, Some("passthrough"), "passthrough").await;
-    let sent = end_to_end(&topic, n, Some("sentiment"), "sentiment").await;
+    let base = end_to_end(&svc, &topic, n, None, "none").await;
+    let pass = end_to_end(&svc, &topic, n, Some("passthrough"), "passthrough").await;
+    let sent = end_to_end(&svc, &topic, n, Some("sentiment"), "sentiment").await;
     for (name, v) in [
         ("no plugin (baseline)", base),
         ("passthrough.wasm", pass),
