@@ -30,7 +30,10 @@ def test_clickhouse_is_a_current_image_with_our_schema():
     image, tag = ch["image"].split(":")
     assert image == "clickhouse/clickhouse-server"
     assert int(tag.split(".")[0]) >= 24
-    assert "./sql:/docker-entrypoint-initdb.d:ro" in ch["volumes"]
+    assert "./sql:/sluice-sql:ro" in ch["volumes"]
+    assert "./scripts/compose-initdb.sh:/docker-entrypoint-initdb.d/sluice.sh:ro" in ch["volumes"]
+    init = (ROOT / "scripts" / "compose-initdb.sh").read_text()
+    assert "/sluice-sql/[0-9]*.sql" in init and "/sluice-sql/modern/" in init
 
 
 def test_host_and_generator_use_built_plugins():

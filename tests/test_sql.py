@@ -3,6 +3,7 @@ and on a modern ClickHouse (chDB, the embedded engine from PyPI)."""
 
 import os
 import pathlib
+import subprocess
 import urllib.parse
 import urllib.request
 import uuid
@@ -68,3 +69,47 @@ def test_sql_runs_on_modern_clickhouse():
     assert "2026-01-01 00:01:00\t2" in out["tweets_per_minute"]
     if hasattr(sess, "cleanup"):
         sess.cleanup()
+
+
+def test_modern_ddl_and_dedup_tokens_on_modern_clickhouse():
+    """sql/modern/ applies on a modern engine, and with it a repeated insert carrying
+    the host's insert_deduplication_token is dropped while a new token is kept."""
+    from chdb import session as chdb_session
+
+    modern = sorted((ROOT / "sql" / "modern").glob("[0-9]*.sql"))
+    assert modern, "sql/modern/ holds the version-gated DDL"
+    sess = chdb_session.Session()
+    db = f"sqlcheck_{uuid.uuid4().hex[:12]}"
+    sess.query(f"CREATE DATABASE {db}")
+    sess.query(f"USE {db}")
+    for f in DDL + modern:
+        sess.query(f.read_text())
+    types = str(sess.query(
+        f"SELECT type FROM system.columns WHERE database = '{db}' AND table = 'tweet_sentiment' AND name = 'sentiment'",
+        "TabSeparated")).strip()
+    assert types == "LowCardinality(String)"
+    row = "INSERT INTO tweet_sentiment SETTINGS insert_deduplication_token = '{}' VALUES " + SAMPLE_TWEETS[0]
+    sess.query(row.format("sluice:p:tweets:0:1-1"))
+    sess.query(row.format("sluice:p:tweets:0:1-1"))
+    assert str(sess.query("SELECT count() FROM tweet_sentiment", "TabSeparated")).strip() == "1"
+    sess.query(row.format("sluice:p:tweets:0:2-2"))
+    assert str(sess.query("SELECT count() FROM tweet_sentiment", "TabSeparated")).strip() == "2"
+    if hasattr(sess, "cleanup"):
+        sess.cleanup()
+
+
+def test_schema_script_keeps_modern_ddl_off_the_old_server():
+    db = f"sqlcheck_{uuid.uuid4().hex[:12]}"
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "schema.sh"), db],
+                         capture_output=True, text=True, env={**os.environ, "SLUICE_CLICKHOUSE_URL": URL})
+    try:
+        assert out.returncode == 0, out.stderr
+        version = http("SELECT version()").strip()
+        major, minor = (int(x) for x in version.split(".")[:2])
+        lowcard = http(f"SELECT count() FROM system.columns WHERE database = '{db}' AND type LIKE 'LowCardinality%'").strip()
+        if (major, minor) >= (22, 2):
+            assert lowcard != "0", "a modern server gets sql/modern/"
+        else:
+            assert lowcard == "0", f"ClickHouse {version} must get the plain DDL only"
+    finally:
+        http(f"DROP DATABASE IF EXISTS {db}")

@@ -41,6 +41,24 @@ pub struct ClickHouse {
     url: String,
     /// Server version, e.g. `18.16.1`.
     pub version: String,
+    /// Whether inserts carry an `insert_deduplication_token` (servers from 22.2 on).
+    dedup_tokens: bool,
+}
+
+/// Whether a server of this version (`major.minor...`) understands
+/// `insert_deduplication_token`, added in ClickHouse 22.2.
+pub fn supports_dedup_token(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (22, 2),
+        _ => false,
+    }
+}
+
+/// The token that makes a retried insert idempotent on modern servers: the same
+/// pipeline, source partition and offset range always name the same rows.
+pub fn dedup_token(pipeline: &str, topic: &str, partition: i32, first: i64, last: i64) -> String {
+    format!("sluice:{pipeline}:{topic}:{partition}:{first}-{last}")
 }
 
 /// An insertable table: its columns in insert order and the statement that writes them.
@@ -110,6 +128,7 @@ impl ClickHouse {
             client,
             database: config.database.clone(),
             url: config.url.clone(),
+            dedup_tokens: supports_dedup_token(&version),
             version,
         })
     }
@@ -221,9 +240,13 @@ impl ClickHouse {
         Ok(rows.into_iter().map(|r| (r.partition, r.offset)).collect())
     }
 
-    /// Inserts pre-encoded RowBinary rows into `table` as one atomic insert.
-    pub async fn insert(&self, table: &Table, rows: Vec<u8>) -> Result<()> {
+    /// Inserts pre-encoded RowBinary rows into `table` as one atomic insert; on a
+    /// server that supports it, `token` makes a repeat of the same insert a no-op.
+    pub async fn insert(&self, table: &Table, rows: Vec<u8>, token: &str) -> Result<()> {
         let mut insert = self.client.insert_formatted_with(table.insert_sql.clone());
+        if self.dedup_tokens {
+            insert = insert.with_setting("insert_deduplication_token", token);
+        }
         insert
             .send(Bytes::from(rows))
             .await
@@ -233,6 +256,33 @@ impl ClickHouse {
             .await
             .with_context(|| format!("inserting into {}", table.name))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_tokens_only_from_22_2() {
+        assert!(!supports_dedup_token("18.16.1"));
+        assert!(!supports_dedup_token("22.1.3.7"));
+        assert!(supports_dedup_token("22.2.1.2139"));
+        assert!(supports_dedup_token("25.8.4.13"));
+        assert!(!supports_dedup_token("garbage"));
+    }
+
+    #[test]
+    fn dedup_token_names_pipeline_partition_and_range() {
+        assert_eq!(
+            dedup_token("p", "clicks", 2, 100, 199),
+            "sluice:p:clicks:2:100-199"
+        );
+        assert_ne!(
+            dedup_token("p", "clicks", 2, 100, 199),
+            dedup_token("q", "clicks", 2, 100, 199),
+            "two pipelines writing dead letters for one range must not collide"
+        );
     }
 }
 

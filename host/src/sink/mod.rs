@@ -14,7 +14,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use self::clickhouse::{
-    ClickHouse, OFFSET_COLUMN, PARTITION_COLUMN, TOPIC_COLUMN, Table, VERSION_COLUMN,
+    ClickHouse, OFFSET_COLUMN, PARTITION_COLUMN, TOPIC_COLUMN, Table, VERSION_COLUMN, dedup_token,
 };
 use self::rowbinary::{EncodeError, Val, encode};
 use crate::pipeline::chain::{ChainOutput, DeadLetter};
@@ -171,7 +171,7 @@ impl Sink {
         marks: &Marks,
     ) -> Result<Written> {
         let mut written = Written::default();
-        let mut buffers: Vec<(Arc<Table>, Vec<u8>, u64)> = Vec::new();
+        let mut buffers: Vec<(Arc<Table>, Vec<u8>, u64, OffsetRange)> = Vec::new();
         let mut host_dead: Vec<DeadLetter> = Vec::new();
         let host: Arc<str> = "host".into();
         for row in &out.rows {
@@ -196,21 +196,25 @@ impl Sink {
                 written.skipped += 1;
                 continue;
             }
-            let slot = match buffers.iter().position(|(t, _, _)| t.name == table.name) {
+            let slot = match buffers.iter().position(|(t, ..)| t.name == table.name) {
                 Some(i) => i,
                 None => {
                     buffers.push((
                         table.clone(),
                         Vec::with_capacity(out.data.len() + out.rows.len() * 32),
                         0,
+                        OffsetRange::default(),
                     ));
                     buffers.len() - 1
                 }
             };
-            let (table, buf, count) = &mut buffers[slot];
+            let (table, buf, count, range) = &mut buffers[slot];
             let start = buf.len();
             match encode_json_row(buf, table, bytes, source, row.offset) {
-                Ok(()) => *count += 1,
+                Ok(()) => {
+                    *count += 1;
+                    range.add(row.offset);
+                }
                 Err((code, message)) => {
                     buf.truncate(start);
                     host_dead.push(DeadLetter {
@@ -224,6 +228,7 @@ impl Sink {
             }
         }
         let mut dead_buf = Vec::new();
+        let mut dead_range = OffsetRange::default();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
@@ -234,18 +239,39 @@ impl Sink {
                 continue;
             }
             encode_dead_letter(&mut dead_buf, &self.dead, dead, source, now)?;
+            dead_range.add(dead.offset);
             written.dead += 1;
         }
-        for (table, buf, count) in buffers {
+        for (table, buf, count, range) in buffers {
             if count > 0 {
-                self.ch.insert(&table, buf).await?;
+                self.ch.insert(&table, buf, &range.token(source)).await?;
                 written.rows += count;
             }
         }
         if written.dead > 0 {
-            self.ch.insert(&self.dead, dead_buf).await?;
+            self.ch
+                .insert(&self.dead, dead_buf, &dead_range.token(source))
+                .await?;
         }
         Ok(written)
+    }
+}
+
+/// The source offsets one insert covers, for its deduplication token.
+#[derive(Debug, Clone, Copy, Default)]
+struct OffsetRange(Option<(i64, i64)>);
+
+impl OffsetRange {
+    fn add(&mut self, offset: i64) {
+        self.0 = Some(match self.0 {
+            None => (offset, offset),
+            Some((lo, hi)) => (lo.min(offset), hi.max(offset)),
+        });
+    }
+
+    fn token(&self, source: Source<'_>) -> String {
+        let (first, last) = self.0.unwrap_or((-1, -1));
+        dedup_token(source.pipeline, source.topic, source.partition, first, last)
     }
 }
 

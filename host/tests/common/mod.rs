@@ -118,28 +118,21 @@ impl Services {
             .with_validation(false)
     }
 
-    /// Creates a uniquely named database holding every table of `sql/`.
+    /// Creates a uniquely named database holding every table of `sql/`, through
+    /// `scripts/schema.sh` as users do (so the version-gated DDL is the same).
     pub async fn fresh_database(&self, prefix: &str) -> String {
         let db = unique(prefix);
-        let ch = self.ch("default");
-        ch.query(&format!("CREATE DATABASE `{db}`"))
-            .execute()
-            .await
-            .expect("create database");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(workspace().join("sql"))
-            .expect("sql/ exists")
-            .map(|e| e.expect("dir entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-            .collect();
-        files.sort();
-        let ch = self.ch(&db);
-        for file in files {
-            let ddl = std::fs::read_to_string(&file).expect("read ddl");
-            ch.query(&ddl)
-                .execute()
-                .await
-                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        }
+        let out = Command::new("bash")
+            .arg(workspace().join("scripts/schema.sh"))
+            .arg(&db)
+            .env("SLUICE_CLICKHOUSE_URL", &self.clickhouse_url)
+            .output()
+            .expect("run scripts/schema.sh");
+        assert!(
+            out.status.success(),
+            "scripts/schema.sh {db} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         db
     }
 

@@ -1,0 +1,5 @@
+-- Modern servers only: see 101.
+ALTER TABLE saas_agg
+    MODIFY COLUMN _topic LowCardinality(String),
+    MODIFY COLUMN _plugin_version LowCardinality(String),
+    MODIFY SETTING non_replicated_deduplication_window = 10000
