@@ -260,6 +260,18 @@ impl ClickHouse {
 }
 
 #[cfg(test)]
+impl Table {
+    /// A table with given columns, for encoder tests.
+    pub fn for_tests(name: &str, columns: Vec<Column>) -> Self {
+        Self {
+            name: name.into(),
+            columns,
+            insert_sql: String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -283,17 +295,5 @@ mod tests {
             dedup_token("q", "clicks", 2, 100, 199),
             "two pipelines writing dead letters for one range must not collide"
         );
-    }
-}
-
-#[cfg(test)]
-impl Table {
-    /// A table with given columns, for encoder tests.
-    pub fn for_tests(name: &str, columns: Vec<Column>) -> Self {
-        Self {
-            name: name.into(),
-            columns,
-            insert_sql: String::new(),
-        }
     }
 }
