@@ -169,6 +169,8 @@ async fn end_to_end(
         dead_letter_table: default_dead_letter_table(),
         batch: BatchLimits::default(),
         limits: SandboxLimits::default(),
+        grants: Default::default(),
+        lifecycle: Default::default(),
         workers: 2,
     };
     let services = sluice_host::Services {
@@ -184,10 +186,10 @@ async fn end_to_end(
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(sluice_host::run(
         services,
+        sluice_host::Options::default(),
         vec![config],
         stats.clone(),
         shutdown.clone(),
-        Duration::from_secs(10),
     ));
     // Time from the first consumed record to the last written one.
     let mut first = None;

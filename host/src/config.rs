@@ -8,7 +8,8 @@ use anyhow::{Result, bail};
 use serde::Deserialize;
 
 use crate::pipeline::batch::BatchLimits;
-use crate::runtime::SandboxLimits;
+use crate::pipeline::control::LifecycleConfig;
+use crate::runtime::{SandboxGrants, SandboxLimits};
 use crate::sink::clickhouse::check_identifier;
 
 /// One plugin in a chain and the config string it is given.
@@ -49,6 +50,12 @@ pub struct PipelineConfig {
     /// Limits for every plugin instance.
     #[serde(default)]
     pub limits: SandboxLimits,
+    /// Capabilities granted to every plugin instance (none by default).
+    #[serde(default)]
+    pub grants: SandboxGrants,
+    /// Hot swap, probation, rollback and quarantine settings.
+    #[serde(default)]
+    pub lifecycle: LifecycleConfig,
     /// Batches processed in parallel (partitions are spread over them).
     #[serde(default = "default_workers")]
     pub workers: usize,
@@ -114,6 +121,8 @@ mod tests {
             dead_letter_table: default_dead_letter_table(),
             batch: BatchLimits::default(),
             limits: SandboxLimits::default(),
+            grants: SandboxGrants::default(),
+            lifecycle: LifecycleConfig::default(),
             workers: 2,
         }
     }
@@ -187,6 +196,12 @@ struct PipelineEntry {
     /// Limits for every plugin instance.
     #[serde(default)]
     limits: SandboxLimits,
+    /// Capabilities granted to every plugin instance: `clock`, `random`, `read_dir`.
+    #[serde(default)]
+    grants: SandboxGrants,
+    /// Hot swap, probation, rollback and quarantine settings.
+    #[serde(default)]
+    lifecycle: LifecycleConfig,
     /// Batches processed in parallel.
     #[serde(default = "default_workers")]
     workers: usize,
@@ -247,6 +262,14 @@ pub fn load_file(path: &std::path::Path) -> Result<Vec<PipelineConfig>> {
                 Ok(PluginSpec { path, config })
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut grants = entry.grants;
+        if let Some(dir) = grants.read_dir.take() {
+            grants.read_dir = Some(if dir.is_absolute() {
+                dir
+            } else {
+                base.join(dir)
+            });
+        }
         let config = PipelineConfig {
             group: entry
                 .group
@@ -259,6 +282,8 @@ pub fn load_file(path: &std::path::Path) -> Result<Vec<PipelineConfig>> {
             dead_letter_table: entry.dead_letter_table,
             batch: entry.batch,
             limits: entry.limits,
+            grants,
+            lifecycle: entry.lifecycle,
             workers: entry.workers,
         };
         config

@@ -7,10 +7,13 @@
 //!   ([`pipeline::chain`]), and the workers that tie source, chain and sink together.
 //! - [`runtime`]: wasmtime; the only module that touches stores and bindings.
 //! - [`sink`]: ClickHouse tables, RowBinary encoding, high-water offsets.
+//! - [`pipeline::control`]: which plugin versions run; swaps, rollback, quarantine.
+//! - [`admin`]: the HTTP API over the pipelines' control.
 //! - [`config`]: what a pipeline reads, runs and writes.
 //! - [`generate`]: the generator plugin driver behind `host generate`.
 //! - [`telemetry`]: logging and counters.
 
+pub mod admin;
 pub mod config;
 pub mod generate;
 pub mod pipeline;
@@ -19,6 +22,8 @@ pub mod sink;
 pub mod source;
 pub mod telemetry;
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +31,7 @@ use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::PipelineConfig;
+use crate::pipeline::control::PipelineControl;
 use crate::runtime::Runtime;
 use crate::sink::clickhouse::{ClickHouse, ClickHouseConfig};
 use crate::telemetry::Stats;
@@ -39,31 +45,58 @@ pub struct Services {
     pub clickhouse: ClickHouseConfig,
 }
 
-/// Runs `pipelines` until `shutdown` is cancelled, then drains within `drain`.
+/// Process-wide settings that are not about one pipeline.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where compiled plugins are cached; none compiles on every start.
+    pub plugin_cache: Option<PathBuf>,
+    /// Address of the admin HTTP API; none leaves it off.
+    pub admin: Option<SocketAddr>,
+    /// On shutdown, how long in-flight batches may take to finish.
+    pub drain: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            plugin_cache: None,
+            admin: None,
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Runs `pipelines` until `shutdown` is cancelled, then drains within `options.drain`.
+/// Every plugin is loaded and checked before anything is consumed.
 pub async fn run(
     services: Services,
+    options: Options,
     pipelines: Vec<PipelineConfig>,
     stats: Arc<Stats>,
     shutdown: CancellationToken,
-    drain: Duration,
 ) -> Result<()> {
-    let runtime = Runtime::new()?;
+    let runtime = Runtime::new()?.with_cache(options.plugin_cache.clone());
     let ch = ClickHouse::connect(&services.clickhouse).await?;
     tracing::info!(clickhouse = %ch.version, "Connected to ClickHouse.");
-    let mut tasks = Vec::new();
+    let mut controls = Vec::new();
     for config in pipelines {
         config.validate()?;
-        let fut = pipeline::run(
-            config,
-            runtime.clone(),
+        let plugins = pipeline::load_plugins(&runtime, &config)?;
+        controls.push(PipelineControl::new(config, runtime.clone(), plugins));
+    }
+    if let Some(addr) = options.admin {
+        admin::serve(addr, controls.clone(), shutdown.clone()).await?;
+    }
+    let tasks = controls.into_iter().map(|control| {
+        pipeline::run(
+            control,
             ch.clone(),
             &services.brokers,
             stats.clone(),
             shutdown.clone(),
-            drain,
-        );
-        tasks.push(fut);
-    }
+            options.drain,
+        )
+    });
     let results = futures::future::join_all(tasks).await;
     for result in results {
         result?;

@@ -13,10 +13,11 @@ use sluice_host::config::{
 };
 use sluice_host::generate::{self, GenerateConfig};
 use sluice_host::pipeline::batch::BatchLimits;
-use sluice_host::runtime::{Runtime, SandboxLimits};
+use sluice_host::pipeline::control::LifecycleConfig;
+use sluice_host::runtime::{Runtime, SandboxGrants, SandboxLimits};
 use sluice_host::sink::clickhouse::ClickHouseConfig;
 use sluice_host::telemetry::{self, Stats};
-use sluice_host::{Services, run};
+use sluice_host::{Options, Services, run};
 use tokio_util::sync::CancellationToken;
 
 /// Sluice: Kafka -> WebAssembly plugins -> ClickHouse, exactly once.
@@ -144,6 +145,16 @@ struct PipelineArgs {
     /// On Ctrl-C or SIGTERM, how long in-flight batches may take to finish, in ms.
     #[arg(long, default_value_t = 10_000)]
     drain_ms: u64,
+    /// Serve the admin API (list, swap, roll back plugins) on this address, e.g.
+    /// 127.0.0.1:8089. Off by default: it loads code and has no authentication.
+    #[arg(long, value_name = "ADDR")]
+    admin: Option<std::net::SocketAddr>,
+    /// Directory of compiled plugins (default: $SLUICE_PLUGIN_CACHE or ~/.cache/sluice/compiled).
+    #[arg(long, value_name = "DIR")]
+    plugin_cache: Option<PathBuf>,
+    /// Compile plugins on every start instead of caching them.
+    #[arg(long, conflicts_with = "plugin_cache")]
+    no_plugin_cache: bool,
 }
 
 #[derive(Debug, Args)]
@@ -283,17 +294,28 @@ async fn real_main(cli: Cli) -> Result<()> {
             Ok(())
         }
         None => {
-            let drain = Duration::from_millis(cli.pipeline.drain_ms);
+            let options = Options {
+                plugin_cache: if cli.pipeline.no_plugin_cache {
+                    None
+                } else {
+                    cli.pipeline
+                        .plugin_cache
+                        .clone()
+                        .or_else(Runtime::default_cache_dir)
+                },
+                admin: cli.pipeline.admin,
+                drain: Duration::from_millis(cli.pipeline.drain_ms),
+            };
             let pipelines = match cli.pipeline.config.clone() {
                 Some(path) => load_file(&path)?,
                 None => vec![pipeline_from_args(cli.pipeline)?],
             };
             run(
                 services,
+                options,
                 pipelines,
                 Arc::new(Stats::default()),
                 shutdown,
-                drain,
             )
             .await
         }
@@ -350,6 +372,8 @@ fn pipeline_from_args(args: PipelineArgs) -> Result<PipelineConfig> {
             memory_bytes: args.plugin_memory_mib << 20,
             ..SandboxLimits::default()
         },
+        grants: SandboxGrants::default(),
+        lifecycle: LifecycleConfig::default(),
         workers: args.workers,
     };
     config.validate()?;

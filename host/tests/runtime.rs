@@ -8,7 +8,8 @@ use std::path::Path;
 use sluice_host::pipeline::batch::Batch;
 use sluice_host::pipeline::chain::Chain;
 use sluice_host::runtime::{
-    Outcome, Plugin, PluginFault, PluginKind, Runtime, SandboxLimits, TransformInstance, TrapKind,
+    Outcome, Plugin, PluginFault, PluginKind, Runtime, SandboxGrants, SandboxLimits,
+    TransformInstance, TrapKind,
 };
 
 fn batch(payloads: &[&[u8]]) -> Batch {
@@ -314,4 +315,124 @@ fn chain_routes_targeted_rows_and_feeds_untargeted_ones_onward() {
         out.rows[1].offset, 0,
         "batch-level rows take the last offset the stage saw"
     );
+}
+
+#[test]
+fn output_over_the_cap_is_a_fault_not_an_insert() {
+    let mut hostile = instance(
+        "hostile",
+        SandboxLimits {
+            max_output_bytes: 1 << 20,
+            ..SandboxLimits::default()
+        },
+    );
+    let fault = hostile
+        .process(&batch(&[b"big"]))
+        .expect_err("2 MiB of rows is over a 1 MiB cap");
+    assert_eq!(fault.code(), "output-too-large");
+    assert!(
+        hostile.process(&batch(&[b"ok"])).is_ok(),
+        "the next batch runs normally"
+    );
+}
+
+fn with_grants(grants: &SandboxGrants) -> TransformInstance {
+    let runtime = Runtime::new().expect("engine");
+    let plugin = Plugin::load(&runtime, &common::plugin("hostile")).expect("plugin loads");
+    TransformInstance::with_grants(plugin, "", SandboxLimits::default(), grants)
+        .expect("instantiates")
+}
+
+fn one_row(instance: &mut TransformInstance, payload: &[u8]) -> serde_json::Value {
+    let out = instance.process(&batch(&[payload])).expect("no trap");
+    serde_json::from_slice(&out.data).expect("json row")
+}
+
+#[test]
+fn clock_and_random_read_as_constants_unless_granted() {
+    let mut denied = with_grants(&SandboxGrants::default());
+    assert_eq!(one_row(&mut denied, b"clock")["clock"], 0, "frozen clock");
+    let r1 = one_row(&mut denied, b"random");
+    let r2 = one_row(&mut with_grants(&SandboxGrants::default()), b"random");
+    assert_eq!(r1, r2, "no randomness: two instances agree");
+
+    let granted = SandboxGrants {
+        clock: true,
+        random: true,
+        read_dir: None,
+    };
+    let mut live = with_grants(&granted);
+    let secs = one_row(&mut live, b"clock")["clock"]
+        .as_u64()
+        .expect("seconds");
+    assert!(secs > 1_700_000_000, "a real clock: {secs}");
+    let g1 = one_row(&mut live, b"random");
+    let g2 = one_row(&mut with_grants(&granted), b"random");
+    assert_ne!(g1, g2, "real randomness differs between instances");
+}
+
+#[test]
+fn a_granted_directory_is_readable_and_nothing_else_is() {
+    let dir = std::env::temp_dir().join(format!("sluice-grant-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("hello.txt"), "hello from the host\n").expect("write");
+    let mut denied = with_grants(&SandboxGrants::default());
+    let row = one_row(&mut denied, b"data");
+    assert!(
+        row["data"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("denied")),
+        "{row}"
+    );
+    let mut granted = with_grants(&SandboxGrants {
+        read_dir: Some(dir.clone()),
+        ..SandboxGrants::default()
+    });
+    assert_eq!(
+        one_row(&mut granted, b"data")["data"],
+        "hello from the host"
+    );
+    let row = one_row(&mut granted, b"file");
+    assert!(
+        row["file"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("denied")),
+        "{row}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn compiled_plugins_are_cached_and_a_bad_entry_is_recompiled() {
+    let dir = std::env::temp_dir().join(format!("sluice-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = common::plugin("passthrough");
+    let runtime = Runtime::new()
+        .expect("engine")
+        .with_cache(Some(dir.clone()));
+    let first = Plugin::load(&runtime, &path).expect("compiles");
+    assert!(!first.cached, "nothing cached yet");
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("cache dir made")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(entries.len(), 1, "one entry: {entries:?}");
+    assert!(
+        entries[0]
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(&*first.digest)),
+        "keyed on the content hash"
+    );
+    let second = Plugin::load(&runtime, &path).expect("loads");
+    assert!(second.cached, "second load comes from the cache");
+    let mut inst = TransformInstance::new(second, "", SandboxLimits::default()).expect("runs");
+    assert_eq!(inst.process(&batch(&[b"x"])).expect("ok").data, b"x");
+
+    std::fs::write(&entries[0], b"not compiled code").expect("corrupt");
+    let third = Plugin::load(&runtime, &path).expect("recompiles");
+    assert!(!third.cached, "a corrupt entry is not trusted");
+    let fourth = Plugin::load(&runtime, &path).expect("loads");
+    assert!(fourth.cached, "and it was replaced by a good one");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -43,6 +43,13 @@ pub struct ChainOutput {
     pub data: Vec<u8>,
     /// Dead letters in production order.
     pub dead: Vec<DeadLetter>,
+    /// Stages that faulted (trap, bad output) on this batch, by chain index: what
+    /// canaries, rollback and quarantine judge a plugin by.
+    pub faults: Vec<(usize, PluginFault)>,
+    /// Events each stage rejected, by chain index.
+    pub rejected: Vec<usize>,
+    /// Events each stage was given, by chain index.
+    pub seen: Vec<usize>,
 }
 
 impl ChainOutput {
@@ -96,6 +103,11 @@ impl Chain {
         &self.version
     }
 
+    /// The instances, in chain order.
+    pub fn stages(&self) -> &[TransformInstance] {
+        &self.stages
+    }
+
     /// Runs `batch` through every stage.
     pub fn run(&mut self, batch: &Batch) -> ChainOutput {
         let mut out = ChainOutput::default();
@@ -106,6 +118,8 @@ impl Chain {
             return out;
         }
         let last = self.stages.len() - 1;
+        out.rejected = vec![0; self.stages.len()];
+        out.seen = vec![0; self.stages.len()];
         let mut owned;
         let mut current = batch;
         for (k, stage) in self.stages.iter_mut().enumerate() {
@@ -113,10 +127,14 @@ impl Chain {
                 break;
             }
             let plugin = stage.plugin().name.clone();
+            out.seen[k] = current.events.len();
             let result = stage.process(current);
             let mut next = Batch::new(batch.topic.clone(), batch.partition, batch.epoch);
             match result {
-                Err(fault) => dead_batch(&mut out, current, &plugin, &fault),
+                Err(fault) => {
+                    dead_batch(&mut out, current, &plugin, &fault);
+                    out.faults.push((k, fault));
+                }
                 Ok(output) => {
                     let mut rows = output.rows.iter();
                     let mut at = 0usize;
@@ -154,13 +172,16 @@ impl Chain {
                                     route(&mut out, &mut next, i, row);
                                 }
                             }
-                            Outcome::Reject { code, message } => out.dead.push(DeadLetter {
-                                offset: current.events[i].offset,
-                                plugin: plugin.clone(),
-                                code: code.clone(),
-                                message: message.clone(),
-                                payload: current.payloads[range].to_vec(),
-                            }),
+                            Outcome::Reject { code, message } => {
+                                out.rejected[k] += 1;
+                                out.dead.push(DeadLetter {
+                                    offset: current.events[i].offset,
+                                    plugin: plugin.clone(),
+                                    code: code.clone(),
+                                    message: message.clone(),
+                                    payload: current.payloads[range].to_vec(),
+                                })
+                            }
                         }
                     }
                     let last_event = current.events.len() - 1;

@@ -1,16 +1,20 @@
 //! One pipeline end to end: the reader pulls records from the Kafka source into
 //! per-partition batches; workers run each batch through the plugin chain, write it
 //! with the sink, and only then commit its offsets. A partition always maps to the
-//! same worker, so its batches are written in offset order.
+//! same worker, so its batches are written in offset order. Plugin versions change
+//! only between batches: each worker checks the pipeline's [`control`] generation at
+//! every batch boundary.
 
 pub mod batch;
 pub mod chain;
+pub mod control;
+mod watch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rdkafka::Message;
 use rdkafka::message::Headers;
 use tokio::sync::mpsc;
@@ -19,8 +23,9 @@ use tracing::{debug, info, warn};
 
 use self::batch::{Batch, Batcher, Header};
 use self::chain::Chain;
+use self::control::PipelineControl;
 use crate::config::PipelineConfig;
-use crate::runtime::{Plugin, PluginKind, Runtime, TransformInstance};
+use crate::runtime::{Plugin, PluginKind, Runtime};
 use crate::sink::clickhouse::ClickHouse;
 use crate::sink::{Marks, Sink, Source};
 use crate::source::kafka::{self, KafkaSource, KafkaSourceConfig, Ownership};
@@ -32,9 +37,15 @@ const WORKER_QUEUE: usize = 2;
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(10);
 
+/// How often a held batch re-checks whether its pipeline left quarantine.
+const QUARANTINE_POLL: Duration = Duration::from_millis(100);
+/// At most this often a worker leaves its batch as the next swap's canary.
+const CANARY_EVERY: Duration = Duration::from_secs(1);
+
 /// Everything a worker needs besides its own chain.
 struct Shared {
     config: PipelineConfig,
+    control: Arc<PipelineControl>,
     sink: Sink,
     source: KafkaSource,
     stats: Arc<Stats>,
@@ -55,33 +66,24 @@ pub fn load_plugins(runtime: &Runtime, config: &PipelineConfig) -> Result<Vec<Ar
         .collect()
 }
 
-fn build_chain(plugins: &[Arc<Plugin>], config: &PipelineConfig) -> Result<Chain> {
-    let stages = plugins
-        .iter()
-        .zip(&config.plugins)
-        .map(|(plugin, spec)| {
-            TransformInstance::new(plugin.clone(), &spec.config, config.limits)
-                .with_context(|| format!("plugin {} failed to start", plugin.path.display()))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Chain::new(stages))
-}
-
 /// Runs one pipeline until `shutdown`; then finishes in-flight batches within
 /// `drain` and returns. Only written batches are ever committed.
 pub async fn run(
-    config: PipelineConfig,
-    runtime: Runtime,
+    control: Arc<PipelineControl>,
     ch: ClickHouse,
     brokers: &str,
     stats: Arc<Stats>,
     shutdown: CancellationToken,
     drain: Duration,
 ) -> Result<()> {
-    config.validate()?;
-    let plugins = load_plugins(&runtime, &config)?;
+    let config = control.config().clone();
+    let (generation, plugins) = control.active();
     let chains = (0..config.workers)
-        .map(|_| build_chain(&plugins, &config))
+        .map(|_| {
+            control.build_chain(&plugins).map_err(|e| {
+                anyhow::anyhow!("pipeline {}: a plugin failed to start: {e}", config.name)
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     let sink = Sink::new(
         ch,
@@ -98,6 +100,7 @@ pub async fn run(
     info!(pipeline = %config.name, topics = ?config.topics, table = %config.table, plugins = plugins.len(), "Pipeline started.");
     let shared = Arc::new(Shared {
         config,
+        control: control.clone(),
         sink,
         source,
         stats,
@@ -108,9 +111,17 @@ pub async fn run(
     for chain in chains {
         let (tx, rx) = mpsc::channel::<Batch>(WORKER_QUEUE);
         senders.push(tx);
-        workers.push(tokio::spawn(worker(shared.clone(), chain, rx)));
+        workers.push(tokio::spawn(worker(shared.clone(), generation, chain, rx)));
     }
+    let watcher = shared
+        .config
+        .lifecycle
+        .watch
+        .then(|| tokio::spawn(watch::run(control, shutdown.clone())));
     read(&shared, &senders, &shutdown).await;
+    if let Some(w) = watcher {
+        w.abort();
+    }
     drop(senders);
     let abandon = shared.abandon.clone();
     let deadline = tokio::spawn(async move {
@@ -135,6 +146,7 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
     let mut tick = tokio::time::interval(Duration::from_millis(tick_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut topics: HashMap<String, Arc<str>> = HashMap::new();
+    let mut paused = false;
     loop {
         let closed = tokio::select! {
             biased;
@@ -156,7 +168,10 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
                     Vec::new()
                 }
             },
-            _ = tick.tick() => batcher.expired(Instant::now()),
+            _ = tick.tick() => {
+                paused = pause_while_quarantined(shared, paused);
+                batcher.expired(Instant::now())
+            }
         };
         for batch in closed {
             if !dispatch(senders, batch).await {
@@ -171,20 +186,74 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
     }
 }
 
+/// Pauses every assigned partition while the pipeline is quarantined (re-applied each
+/// tick, so partitions assigned meanwhile pause too) and resumes them after; polling
+/// goes on, so the member stays in its group. Returns whether partitions are paused.
+fn pause_while_quarantined(shared: &Shared, paused: bool) -> bool {
+    use rdkafka::consumer::Consumer;
+    let quarantined = shared.control.quarantined();
+    if !quarantined && !paused {
+        return false;
+    }
+    let consumer = &shared.source.consumer;
+    let result = consumer.assignment().and_then(|tpl| {
+        if quarantined {
+            consumer.pause(&tpl)
+        } else {
+            consumer.resume(&tpl)
+        }
+    });
+    if let Err(e) = result {
+        warn!(error = %e, "Cannot pause or resume partitions.");
+        return paused;
+    }
+    if quarantined != paused {
+        info!(pipeline = %shared.config.name, quarantined, "Partitions {}.", if quarantined { "paused" } else { "resumed" });
+    }
+    quarantined
+}
+
 /// Hands a batch to its partition's worker; waits when that worker is busy.
 async fn dispatch(senders: &[mpsc::Sender<Batch>], batch: Batch) -> bool {
     let worker = batch.partition.unsigned_abs() as usize % senders.len();
     senders[worker].send(batch).await.is_ok()
 }
 
-async fn worker(shared: Arc<Shared>, mut chain: Chain, mut rx: mpsc::Receiver<Batch>) {
+async fn worker(
+    shared: Arc<Shared>,
+    mut generation: u64,
+    mut chain: Chain,
+    mut rx: mpsc::Receiver<Batch>,
+) {
     let ownership: &Arc<Ownership> = &shared.source.ownership;
     let mut marks: HashMap<(Arc<str>, i32), (u64, Marks)> = HashMap::new();
+    let mut canary_at: Option<Instant> = None;
     while let Some(batch) = rx.recv().await {
         let _in_flight = ownership.start(&batch.topic, batch.partition);
         if !ownership.is_current(&batch.topic, batch.partition, batch.epoch) {
             debug!(topic = %batch.topic, partition = batch.partition, "Dropping a batch of a partition we no longer own.");
             continue;
+        }
+        if !hold_while_quarantined(&shared, &batch).await {
+            continue;
+        }
+        // The batch boundary: the only place a worker changes plugin versions.
+        if shared.control.generation() != generation {
+            let (next, plugins) = shared.control.active();
+            match tokio::task::block_in_place(|| shared.control.build_chain(&plugins)) {
+                Ok(c) => {
+                    chain = c;
+                    generation = next;
+                }
+                Err(e) => {
+                    warn!(pipeline = %shared.config.name, error = %e, "Cannot start the new plugin version; this worker keeps the old one.");
+                    generation = next;
+                }
+            }
+        }
+        if canary_at.is_none_or(|at| at.elapsed() >= CANARY_EVERY) {
+            shared.control.saw(&batch);
+            canary_at = Some(Instant::now());
         }
         let key = (batch.topic.clone(), batch.partition);
         let fresh = !matches!(marks.get(&key), Some((epoch, _)) if *epoch == batch.epoch);
@@ -200,7 +269,15 @@ async fn worker(shared: Arc<Shared>, mut chain: Chain, mut rx: mpsc::Receiver<Ba
         let Some(last) = batch.last_offset() else {
             continue;
         };
-        if !process(&shared, &mut chain, batch.clone(), partition_marks).await {
+        if !process(
+            &shared,
+            generation,
+            &mut chain,
+            batch.clone(),
+            partition_marks,
+        )
+        .await
+        {
             continue;
         }
         let committed = tokio::task::block_in_place(|| {
@@ -239,7 +316,13 @@ async fn load_marks(shared: &Shared, batch: &Batch) -> Option<Marks> {
 
 /// Runs the chain and writes the result, cutting the batch where a table's mark
 /// falls inside it. Returns false if the batch was abandoned.
-async fn process(shared: &Shared, chain: &mut Chain, mut batch: Batch, marks: &mut Marks) -> bool {
+async fn process(
+    shared: &Shared,
+    generation: u64,
+    chain: &mut Chain,
+    mut batch: Batch,
+    marks: &mut Marks,
+) -> bool {
     let mut parts = Vec::new();
     for cut in marks.cut_points() {
         if batch.events.first().is_some_and(|e| e.offset <= cut)
@@ -253,6 +336,7 @@ async fn process(shared: &Shared, chain: &mut Chain, mut batch: Batch, marks: &m
     for part in parts {
         let started = Instant::now();
         let out = tokio::task::block_in_place(|| chain.run(&part));
+        shared.control.report(generation, &out);
         let source = Source {
             pipeline: &shared.config.name,
             topic: &part.topic,
@@ -289,6 +373,25 @@ async fn process(shared: &Shared, chain: &mut Chain, mut batch: Batch, marks: &m
         }
         if let Some(last) = part.last_offset() {
             marks.advance_all(shared.sink.table_names(), last);
+        }
+    }
+    true
+}
+
+/// Holds a batch while the pipeline is quarantined; false if it must be dropped
+/// instead (partition revoked, or shutdown deadline passed).
+async fn hold_while_quarantined(shared: &Shared, batch: &Batch) -> bool {
+    while shared.control.quarantined() {
+        tokio::select! {
+            _ = shared.abandon.cancelled() => return false,
+            _ = tokio::time::sleep(QUARANTINE_POLL) => {}
+        }
+        if !shared
+            .source
+            .ownership
+            .is_current(&batch.topic, batch.partition, batch.epoch)
+        {
+            return false;
         }
     }
     true

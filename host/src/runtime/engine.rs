@@ -1,5 +1,8 @@
-//! The shared wasmtime engine and the timer thread that drives epoch deadlines.
+//! The shared wasmtime engine, the timer thread that drives epoch deadlines, and the
+//! on-disk cache of compiled components.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,6 +19,11 @@ const MAX_WASM_STACK: usize = 1 << 20;
 #[derive(Clone)]
 pub struct Runtime {
     engine: Engine,
+    /// Directory of precompiled components, if caching is on.
+    cache: Option<PathBuf>,
+    /// The engine's compatibility hash: precompiled code from another wasmtime
+    /// version or configuration must never be loaded, so it is part of the cache key.
+    compat: Arc<str>,
     _ticker: Arc<Ticker>,
 }
 
@@ -55,10 +63,41 @@ impl Runtime {
                     }
                 }
             })?;
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let compat = format!("{:016x}", hasher.finish()).into();
         Ok(Self {
             engine,
+            cache: None,
+            compat,
             _ticker: Arc::new(Ticker { stop }),
         })
+    }
+
+    /// Keeps compiled components in `dir`, so a restart or a re-swap of a known
+    /// plugin skips compilation. The directory is created on first use.
+    pub fn with_cache(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache = dir;
+        self
+    }
+
+    /// Where the compiled form of a plugin with this content hash is cached.
+    pub(crate) fn cache_path(&self, content_hash: &str) -> Option<PathBuf> {
+        self.cache
+            .as_deref()
+            .map(|dir| dir.join(format!("{content_hash}-{}.cwasm", self.compat)))
+    }
+
+    /// The default cache directory: `$SLUICE_PLUGIN_CACHE`, else
+    /// `$XDG_CACHE_HOME/sluice/compiled`, else `~/.cache/sluice/compiled`.
+    pub fn default_cache_dir() -> Option<PathBuf> {
+        if let Some(dir) = std::env::var_os("SLUICE_PLUGIN_CACHE") {
+            return Some(PathBuf::from(dir));
+        }
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
+        Some(base.join("sluice").join("compiled"))
     }
 
     pub(crate) fn engine(&self) -> &Engine {

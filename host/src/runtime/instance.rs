@@ -6,10 +6,10 @@ use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{generator, transformer};
-use super::limits::SandboxLimits;
+use super::limits::{SandboxGrants, SandboxLimits};
 use super::plugin::{Plugin, PluginKind, Pre};
 use crate::pipeline::batch::Batch;
 
@@ -90,6 +90,14 @@ pub enum PluginFault {
     /// The plugin returned an output that breaks the framing contract.
     #[error("plugin broke the output contract: {0}")]
     BadOutput(String),
+    /// The plugin returned more row bytes than `max_output_bytes` allows.
+    #[error("plugin returned {bytes} bytes of rows, over the cap of {cap}")]
+    OutputTooLarge {
+        /// What it returned.
+        bytes: usize,
+        /// The configured cap.
+        cap: usize,
+    },
 }
 
 impl PluginFault {
@@ -99,6 +107,7 @@ impl PluginFault {
             PluginFault::Init { .. } => "plugin-init",
             PluginFault::Trap { kind, .. } => kind.code(),
             PluginFault::BadOutput(_) => "bad-output",
+            PluginFault::OutputTooLarge { .. } => "output-too-large",
         }
     }
 }
@@ -165,15 +174,59 @@ pub struct RowMeta {
     pub len: u32,
 }
 
-fn new_store(plugin: &Plugin, limits: &SandboxLimits) -> Store<HostState> {
+/// A clock stuck at zero: what a plugin sees unless the pipeline grants `clock`.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+fn new_store(
+    plugin: &Plugin,
+    limits: &SandboxLimits,
+    grants: &SandboxGrants,
+) -> Result<Store<HostState>, PluginFault> {
     let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
-    // No preopened directories, no sockets, no environment: a plugin sees only its batch.
-    let wasi = WasiCtx::builder()
+    // No sockets and no environment ever; clocks, randomness and one read-only
+    // directory only when the pipeline grants them.
+    let mut builder = WasiCtx::builder();
+    builder
         .stderr(stderr.clone())
         .allow_tcp(false)
         .allow_udp(false)
-        .allow_ip_name_lookup(false)
-        .build();
+        .allow_ip_name_lookup(false);
+    if !grants.clock {
+        builder.wall_clock(FrozenClock).monotonic_clock(FrozenClock);
+    }
+    if !grants.random {
+        builder
+            .secure_random(wasmtime_wasi::Deterministic::new(vec![0]))
+            .insecure_random(wasmtime_wasi::Deterministic::new(vec![0]))
+            .insecure_random_seed(0);
+    }
+    if let Some(dir) = &grants.read_dir {
+        builder
+            .preopened_dir(dir, "/data", FsPerms::ReadOnly)
+            .map_err(|e| PluginFault::Init {
+                code: "grant".into(),
+                message: format!("cannot open read_dir {}: {e}", dir.display()),
+            })?;
+    }
+    let wasi = builder.build();
     let state = HostState {
         wasi,
         table: ResourceTable::new(),
@@ -188,7 +241,7 @@ fn new_store(plugin: &Plugin, limits: &SandboxLimits) -> Store<HostState> {
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_trap();
     store.set_epoch_deadline(limits.deadline_ticks());
-    store
+    Ok(store)
 }
 
 fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> PluginFault {
@@ -238,6 +291,7 @@ pub struct TransformInstance {
     plugin: Arc<Plugin>,
     config: Arc<str>,
     limits: SandboxLimits,
+    grants: SandboxGrants,
     live: Option<LiveTransform>,
 }
 
@@ -251,17 +305,28 @@ impl fmt::Debug for TransformInstance {
 }
 
 impl TransformInstance {
-    /// Instantiates `plugin` and runs its `init` with `config`.
+    /// Instantiates `plugin` with nothing granted and runs its `init` with `config`.
     pub fn new(
         plugin: Arc<Plugin>,
         config: &str,
         limits: SandboxLimits,
+    ) -> Result<Self, PluginFault> {
+        Self::with_grants(plugin, config, limits, &SandboxGrants::default())
+    }
+
+    /// Instantiates `plugin` with the capabilities in `grants` and runs its `init`.
+    pub fn with_grants(
+        plugin: Arc<Plugin>,
+        config: &str,
+        limits: SandboxLimits,
+        grants: &SandboxGrants,
     ) -> Result<Self, PluginFault> {
         debug_assert_eq!(plugin.kind, PluginKind::Transform);
         let mut instance = Self {
             plugin,
             config: config.into(),
             limits,
+            grants: grants.clone(),
             live: None,
         };
         instance.live = Some(instance.instantiate()?);
@@ -277,7 +342,7 @@ impl TransformInstance {
         let Pre::Transform(pre) = &self.plugin.pre else {
             return Err(PluginFault::BadOutput("not a transform plugin".into()));
         };
-        let mut store = new_store(&self.plugin, &self.limits);
+        let mut store = new_store(&self.plugin, &self.limits, &self.grants)?;
         let bindings = match pre.instantiate(&mut store) {
             Ok(b) => b,
             Err(e) => return Err(classify(&store, &e)),
@@ -312,6 +377,12 @@ impl TransformInstance {
             Ok(output) => output,
             Err(e) => return Err(classify(&live.store, &e)),
         };
+        if output.data.len() > self.limits.max_output_bytes {
+            return Err(PluginFault::OutputTooLarge {
+                bytes: output.data.len(),
+                cap: self.limits.max_output_bytes,
+            });
+        }
         let output = from_wit(output);
         check_output(&output, batch.events.len())?;
         if live.store.data().limiter.memory <= self.limits.recycle_bytes {
@@ -433,7 +504,7 @@ impl GeneratorInstance {
         let Pre::Generator(pre) = &plugin.pre else {
             return Err(PluginFault::BadOutput("not a generator plugin".into()));
         };
-        let mut store = new_store(plugin, &limits);
+        let mut store = new_store(plugin, &limits, &SandboxGrants::default())?;
         let bindings = pre
             .instantiate(&mut store)
             .map_err(|e| classify(&store, &e))?;

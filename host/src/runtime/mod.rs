@@ -13,5 +13,5 @@ pub use instance::{
     Generated, GeneratorInstance, Outcome, PluginFault, PluginOutput, RowMeta, TransformInstance,
     TrapKind,
 };
-pub use limits::SandboxLimits;
+pub use limits::{SandboxGrants, SandboxLimits};
 pub use plugin::{Plugin, PluginKind};

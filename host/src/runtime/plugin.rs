@@ -43,8 +43,12 @@ pub struct Plugin {
     pub name: Arc<str>,
     /// First 12 hex digits of the SHA-256 of the file: the version rows record.
     pub version: Arc<str>,
+    /// Full SHA-256 of the file, hex: the cache key and the identity swaps compare.
+    pub digest: Arc<str>,
     /// Which world it implements.
     pub kind: PluginKind,
+    /// Whether the compiled code came from the on-disk cache rather than a compile.
+    pub cached: bool,
     pub(super) pre: Pre,
     pub(super) runtime: Runtime,
 }
@@ -90,8 +94,8 @@ impl Plugin {
             );
         }
         let engine = runtime.engine();
-        let component = Component::new(engine, bytes)
-            .map_err(anyhow::Error::from)
+        let digest = hex::encode(Sha256::digest(bytes));
+        let (component, cached) = compile_cached(runtime, &digest, bytes)
             .with_context(|| format!("{shown} is not a valid WebAssembly component"))?;
         let exports: Vec<String> = component
             .component_type()
@@ -132,8 +136,7 @@ impl Plugin {
                     .with_context(|| format!("{shown} does not match world `generator` of sluice:plugin@0.1.0; rebuild it against this host's wit/"))?,
             ),
         };
-        let digest = Sha256::digest(bytes);
-        let version: String = hex::encode(digest)[..12].to_owned();
+        let version: String = digest[..12].to_owned();
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -142,10 +145,17 @@ impl Plugin {
             path: path.to_owned(),
             name: name.into(),
             version: version.into(),
+            digest: digest.into(),
             kind,
+            cached,
             pre,
             runtime: runtime.clone(),
         }))
+    }
+
+    /// Re-reads the plugin's file, so that a swap can pick up a rebuilt plugin.
+    pub fn reload(&self) -> Result<Arc<Plugin>> {
+        Self::load(&self.runtime, &self.path)
     }
 
     /// Fails with a message naming the file unless the plugin is of `kind`.
@@ -159,4 +169,45 @@ impl Plugin {
         }
         Ok(())
     }
+}
+
+/// Compiles `bytes`, or loads the compiled form cached under its digest and the
+/// engine's compatibility hash. A cache entry that fails to load is recompiled and
+/// replaced; a cache that cannot be written only costs the next start a compile.
+fn compile_cached(runtime: &Runtime, digest: &str, bytes: &[u8]) -> Result<(Component, bool)> {
+    let engine = runtime.engine();
+    let Some(path) = runtime.cache_path(digest) else {
+        return Ok((Component::new(engine, bytes)?, false));
+    };
+    // Read into memory rather than `deserialize_file`: a mapped file that another
+    // process truncates would kill this one with SIGBUS.
+    if let Ok(code) = std::fs::read(&path) {
+        // SAFETY: wasmtime requires that deserialized code come from `serialize` of a
+        // compatible engine. Entries are written only by `store_cached` below, from
+        // our own compiles, atomically (rename), under a key that includes the
+        // engine's compatibility hash; wasmtime also checks its header on load.
+        #[allow(unsafe_code)]
+        let loaded = unsafe { Component::deserialize(engine, &code) };
+        match loaded {
+            Ok(component) => return Ok((component, true)),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "Ignoring a bad cache entry; recompiling.")
+            }
+        }
+    }
+    let component = Component::new(engine, bytes)?;
+    if let Err(e) = store_cached(&component, &path) {
+        tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "Cannot cache the compiled plugin; the next start compiles again.");
+    }
+    Ok((component, false))
+}
+
+fn store_cached(component: &Component, path: &Path) -> Result<()> {
+    let dir = path.parent().context("cache path has no directory")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let code = component.serialize()?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, code).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
 }

@@ -1,7 +1,9 @@
 //! A deliberately hostile plugin for sandbox tests. Each event's payload names what
 //! to do: `ok` echoes, `reject` refuses, `panic`, `loop` (forever), `oom` (grow memory
 //! without bound), `stack` (recurse without bound), `file` (try to read the host's
-//! files), `huge` (emit 64 MiB). Anything else is echoed like `ok`.
+//! files), `huge` (emit 64 MiB), `big` (emit 2 MiB), `clock` (emit the wall clock), `random` (emit a
+//! value keyed by the random source), `data` (read `/data/hello.txt`, which exists
+//! only when the pipeline grants a read directory). Anything else is echoed like `ok`.
 
 use sluice_plugin::{ConfigError, Emitter, Event, Reject, Transform};
 
@@ -53,6 +55,33 @@ impl Transform for Hostile {
                     Err(e) => format!("denied: {e}"),
                 };
                 out.row(format!("{{\"file\":{verdict:?}}}").as_bytes());
+                Ok(())
+            }
+            b"clock" => {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                out.row(format!("{{\"clock\":{secs}}}").as_bytes());
+                Ok(())
+            }
+            b"random" => {
+                use std::hash::{BuildHasher, RandomState};
+                let value = RandomState::new().hash_one(0u8);
+                out.row(format!("{{\"random\":\"{value:016x}\"}}").as_bytes());
+                Ok(())
+            }
+            b"data" => {
+                let verdict = match std::fs::read_to_string("/data/hello.txt") {
+                    Ok(text) => text.trim().to_owned(),
+                    Err(e) => format!("denied: {e}"),
+                };
+                out.row(format!("{{\"data\":{verdict:?}}}").as_bytes());
+                Ok(())
+            }
+            b"big" => {
+                let blob = "x".repeat(2 << 20);
+                out.row(format!("{{\"blob\":\"{blob}\"}}").as_bytes());
                 Ok(())
             }
             b"huge" => {
