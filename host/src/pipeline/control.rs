@@ -27,7 +27,7 @@ pub struct LifecycleConfig {
     #[serde(default = "default_probation_batches")]
     pub probation_batches: u32,
     /// Share of probation events that the new plugin rejected or trapped on above
-    /// which the swap is rolled back by itself.
+    /// which the swap is rolled back by itself; 1.0 turns automatic rollback off.
     #[serde(default = "default_rollback_rate")]
     pub rollback_rate: f64,
     /// Consecutive batches with a plugin fault after which the pipeline is

@@ -12,6 +12,8 @@ use super::Runtime;
 use super::bindings::{generator::GeneratorPre, transformer::TransformerPre};
 use super::instance::HostState;
 
+/// The version of the `sluice:plugin` WIT package this host implements.
+pub const WIT_VERSION: &str = "0.1.0";
 /// The WIT export a transform plugin must have.
 pub const TRANSFORM_EXPORT: &str = "sluice:plugin/transform@0.1.0";
 /// The WIT export a generator plugin must have.
@@ -106,6 +108,13 @@ impl Plugin {
             PluginKind::Transform
         } else if exports.iter().any(|e| e == GENERATE_EXPORT) {
             PluginKind::Generator
+        } else if let Some(other) = exports
+            .iter()
+            .find(|e| e.starts_with("sluice:plugin/") && e.contains('@'))
+        {
+            bail!(
+                "{shown} was built against {other}, but this host speaks sluice:plugin@{WIT_VERSION}; rebuild it against this host's wit/ package"
+            );
         } else {
             bail!(
                 "{shown} exports neither {TRANSFORM_EXPORT} nor {GENERATE_EXPORT} (it exports: {}); rebuild it against this host's wit/ package",

@@ -367,3 +367,53 @@ pub fn example_config(name: &str, topics: &[(&str, &str)]) -> PathBuf {
     std::fs::write(&path, text).expect("write config");
     path
 }
+
+/// A copy of a component with a custom section appended: the same behaviour under
+/// a different content hash, so tests can swap between distinct versions.
+#[allow(dead_code)]
+pub fn variant(component: &[u8], n: u32) -> Vec<u8> {
+    let name = b"sluice-test-variant";
+    let payload = n.to_le_bytes();
+    let mut section = Vec::new();
+    leb128(&mut section, name.len() as u64);
+    section.extend_from_slice(name);
+    section.extend_from_slice(&payload);
+    let mut out = component.to_vec();
+    out.push(0); // custom section id
+    leb128(&mut out, section.len() as u64);
+    out.extend_from_slice(&section);
+    out
+}
+
+fn leb128(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A copy of a component whose `sluice:plugin` names claim another WIT version
+/// (same length, so the binary stays valid): what a plugin built against a newer
+/// or older package looks like.
+#[allow(dead_code)]
+pub fn with_wit_version(component: &[u8], version: &str) -> Vec<u8> {
+    let from = b"sluice:plugin/transform@0.1.0";
+    let to = format!("sluice:plugin/transform@{version}");
+    assert_eq!(to.len(), from.len(), "same-length version only");
+    let mut out = component.to_vec();
+    let mut i = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to.as_bytes());
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
