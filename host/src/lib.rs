@@ -9,6 +9,8 @@
 //! - [`sink`]: ClickHouse tables, RowBinary encoding, high-water offsets.
 //! - [`config`]: what a pipeline reads, runs and writes.
 //! - [`generate`]: the generator plugin driver behind `host generate`.
+//! - [`tools`]: `host plugin test` (offline runs against golden files) and
+//!   `host plugin new` (a new plugin crate from templates); no services needed.
 //! - [`telemetry`]: logging and counters.
 
 pub mod config;
@@ -18,6 +20,7 @@ pub mod runtime;
 pub mod sink;
 pub mod source;
 pub mod telemetry;
+pub mod tools;
 
 use std::sync::Arc;
 use std::time::Duration;
