@@ -12,5 +12,7 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== python: sql/ on both servers, docker-compose.yml"
 python3 -m pytest -q tests/
+echo "== cargo-component (host/tests/plugin_tool.rs builds a new plugin with it)"
+bash scripts/component.sh install
 echo "== cargo test"
 cargo test --release -j2 --workspace

@@ -226,16 +226,7 @@ pub fn load_file(path: &std::path::Path) -> Result<Vec<PipelineConfig>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         anyhow::anyhow!("cannot read config {shown}: {e}; check the path given to --config")
     })?;
-    let file: PipelinesFile = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let message = e.message().replace('\n', " ");
-        match line {
-            Some(line) => anyhow::anyhow!("{shown}:{line}: {message}"),
-            None => anyhow::anyhow!("{shown}: {message}"),
-        }
-    })?;
+    let file: PipelinesFile = toml::from_str(&text).map_err(|e| toml_error(&shown, &text, &e))?;
     let base = path.parent().unwrap_or_else(|| std::path::Path::new("."));
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -252,7 +243,7 @@ pub fn load_file(path: &std::path::Path) -> Result<Vec<PipelineConfig>> {
             .map(|p| {
                 let config = match p.config {
                     None => String::new(),
-                    Some(v) => serde_json::to_string(&v)?,
+                    Some(v) => plugin_config_json(&v)?,
                 };
                 let path = if p.path.is_absolute() {
                     p.path
@@ -295,6 +286,35 @@ pub fn load_file(path: &std::path::Path) -> Result<Vec<PipelineConfig>> {
         bail!("{shown}: no [[pipeline]] tables; add one (see examples/)");
     }
     Ok(out)
+}
+
+/// A TOML parse error as one line: `file:line: message`.
+fn toml_error(shown: &impl std::fmt::Display, text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let message = e.message().replace('\n', " ");
+    match line {
+        Some(line) => anyhow::anyhow!("{shown}:{line}: {message}"),
+        None => anyhow::anyhow!("{shown}: {message}"),
+    }
+}
+
+/// Turns a plugin's TOML config into the JSON string its `init` receives.
+pub fn plugin_config_json(value: &toml::Value) -> Result<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+/// Reads a TOML file whose top-level table is one plugin's config (`host plugin test
+/// --config`) and returns it as the JSON string the plugin's `init` receives.
+pub fn load_plugin_config(path: &std::path::Path) -> Result<String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!("cannot read plugin config {shown}: {e}; check the path given to --config")
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| toml_error(&shown, &text, &e))?;
+    plugin_config_json(&toml::Value::Table(table))
+        .map_err(|e| anyhow::anyhow!("{shown}: cannot turn the config into JSON: {e}"))
 }
 
 #[cfg(test)]
@@ -393,6 +413,26 @@ config = { rules = [{ field = "price", min = 0 }] }
                 .expect_err("missing file")
                 .to_string()
                 .contains("--config")
+        );
+    }
+
+    #[test]
+    fn plugin_config_files_become_json_and_errors_name_the_line() {
+        let (_dir, path) = write("key = \"event_id\"\ncapacity = 10\n");
+        let json = load_plugin_config(&path).expect("parses");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&json).expect("json"),
+            serde_json::json!({"key": "event_id", "capacity": 10})
+        );
+        let (_dir, path) = write("key = \"event_id\"\ncapacity = \n");
+        let err = load_plugin_config(&path).expect_err("bad toml").to_string();
+        assert!(err.contains("sluice.toml:2:"), "{err}");
+        let err = load_plugin_config(std::path::Path::new("/nope.toml"))
+            .expect_err("missing")
+            .to_string();
+        assert!(
+            err.contains("/nope.toml") && err.contains("--config"),
+            "{err}"
         );
     }
 

@@ -11,6 +11,8 @@
 //! - [`admin`]: the HTTP API over the pipelines' control.
 //! - [`config`]: what a pipeline reads, runs and writes.
 //! - [`generate`]: the generator plugin driver behind `host generate`.
+//! - [`tools`]: `host plugin test` (offline runs against golden files) and
+//!   `host plugin new` (a new plugin crate from templates); no services needed.
 //! - [`telemetry`]: logging and counters.
 
 pub mod admin;
@@ -21,6 +23,7 @@ pub mod runtime;
 pub mod sink;
 pub mod source;
 pub mod telemetry;
+pub mod tools;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -17,7 +17,9 @@ use sluice_host::pipeline::control::LifecycleConfig;
 use sluice_host::runtime::{Runtime, SandboxGrants, SandboxLimits};
 use sluice_host::sink::clickhouse::ClickHouseConfig;
 use sluice_host::telemetry::{self, Stats};
-use sluice_host::{Options, Services, run};
+use sluice_host::tools::offline::{self, OfflineRun};
+use sluice_host::tools::scaffold::{self, Scaffold};
+use sluice_host::{Options, Services, admin, run};
 use tokio_util::sync::CancellationToken;
 
 /// Sluice: Kafka -> WebAssembly plugins -> ClickHouse, exactly once.
@@ -25,6 +27,8 @@ use tokio_util::sync::CancellationToken;
 /// Run one pipeline:   host --plugin sentiment.wasm --topic tweets --table tweet_sentiment
 /// Run a config file:  host --config examples/clickstream.toml
 /// Feed Kafka:         host generate --plugin generator.wasm --topic tweets --count 10000
+/// Test a plugin:      host plugin test --plugin sentiment.wasm --input events.jsonl
+/// Start a plugin:     host plugin new my-filter
 #[derive(Debug, Parser)]
 #[command(
     name = "host",
@@ -48,6 +52,97 @@ struct Cli {
 enum Command {
     /// Run a generator plugin and produce its records into a Kafka topic.
     Generate(GenerateArgs),
+    /// Work on plugins without Kafka or ClickHouse: test one offline, start a new one.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Write a new plugin crate (a working transform, its tests, sample events) to DIR/NAME.
+    New(NewArgs),
+    /// Run a plugin or chain over events from a file and print (or check) what it makes.
+    Test(TestArgs),
+    /// Replace a running pipeline's plugin through the host's admin API (checked, canaried).
+    Swap(SwapArgs),
+    /// Return a running pipeline's plugin to its previous version.
+    Rollback(RollbackArgs),
+    /// List a running host's pipelines with their active plugin versions and state.
+    List(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+struct AdminArgs {
+    /// The host's admin API, as given to its --admin flag.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SLUICE_ADMIN",
+        default_value = "http://127.0.0.1:8089"
+    )]
+    admin: String,
+}
+
+#[derive(Debug, Args)]
+struct SwapArgs {
+    #[command(flatten)]
+    admin: AdminArgs,
+    /// Pipeline name.
+    #[arg(long)]
+    pipeline: String,
+    /// New plugin component (.wasm).
+    #[arg(long, value_name = "WASM")]
+    plugin: PathBuf,
+    /// Position of the plugin in the chain.
+    #[arg(long, default_value_t = 0)]
+    index: usize,
+}
+
+#[derive(Debug, Args)]
+struct RollbackArgs {
+    #[command(flatten)]
+    admin: AdminArgs,
+    /// Pipeline name.
+    #[arg(long)]
+    pipeline: String,
+    /// Position of the plugin in the chain.
+    #[arg(long, default_value_t = 0)]
+    index: usize,
+}
+
+#[derive(Debug, Args)]
+struct NewArgs {
+    /// Crate name: ASCII letters, digits, '-' and '_', starting with a letter.
+    name: String,
+    /// Directory to create the crate in.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+    /// The Sluice SDK (the sdk/ directory of a checkout); default: the one this host was built from.
+    #[arg(long, value_name = "PATH")]
+    sdk: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// Plugin to run (.wasm); repeat to chain plugins in order.
+    #[arg(long = "plugin", value_name = "WASM", required = true)]
+    plugins: Vec<PathBuf>,
+    /// Events, one payload per line; an event's offset is its 0-based line number.
+    #[arg(long, value_name = "JSONL")]
+    input: Option<PathBuf>,
+    /// TOML file whose top-level table is the config of the plugin at the same position
+    /// (repeat per plugin; '' for none).
+    #[arg(long = "config", value_name = "TOML")]
+    configs: Vec<PathBuf>,
+    /// Compare with these expected lines instead of printing: exit 0 if they match, 1 if not.
+    #[arg(long, value_name = "JSONL")]
+    expect: Option<PathBuf>,
+    /// Messages a generator plugin makes.
+    #[arg(long, default_value_t = 10)]
+    count: u64,
+    /// Seed of a generator plugin.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +286,9 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     telemetry::init_logging(&cli.log_level);
+    if let Some(Command::Plugin(command)) = cli.command {
+        return plugin_main(command);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(std::thread::available_parallelism().map_or(4, |n| n.get().max(4)))
         .enable_all()
@@ -225,13 +323,148 @@ fn usage_error(e: clap::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let text = e.to_string();
-    let first = text
-        .lines()
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines
         .next()
         .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
+        .trim_start_matches("error: ")
+        .to_owned();
+    // "the following required arguments were not provided:" names them on the next line.
+    if first.ends_with(':')
+        && let Some(next) = lines.next()
+    {
+        first = format!("{first} {next}");
+    }
     eprintln!("error: {first}; run `host --help` for usage");
     ExitCode::from(2)
+}
+
+/// `host plugin ...`: no services and no async runtime. Exit 0 on success, 1 when
+/// `--expect` finds a difference, 2 on any error (bad flags, files or plugins).
+fn plugin_main(command: PluginCommand) -> ExitCode {
+    let result = match command {
+        PluginCommand::New(args) => plugin_new(args),
+        PluginCommand::Test(args) => plugin_test(args),
+        PluginCommand::Swap(args) => admin_call(plugin_swap(args)),
+        PluginCommand::Rollback(args) => admin_call(plugin_rollback(args)),
+        PluginCommand::List(args) => admin_call(plugin_list(args)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs one admin API call on a small runtime; a refusal exits 1 with its reason.
+fn admin_call(call: impl std::future::Future<Output = Result<String>>) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match runtime.block_on(call) {
+        Ok(text) => {
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn plugin_swap(args: SwapArgs) -> Result<String> {
+    let wasm = std::fs::read(&args.plugin).with_context(|| {
+        format!(
+            "cannot read plugin {}; check the path",
+            args.plugin.display()
+        )
+    })?;
+    let r = admin::client::swap(&args.admin.admin, &args.pipeline, args.index, wasm).await?;
+    Ok(format!(
+        "pipeline {} plugin {}: {} -> {} (generation {}); workers switch at their next batch",
+        r.pipeline, r.index, r.from, r.to, r.generation
+    ))
+}
+
+async fn plugin_rollback(args: RollbackArgs) -> Result<String> {
+    let r = admin::client::rollback(&args.admin.admin, &args.pipeline, args.index).await?;
+    Ok(format!(
+        "pipeline {} plugin {}: rolled back {} -> {} (generation {})",
+        r.pipeline, r.index, r.from, r.to, r.generation
+    ))
+}
+
+async fn plugin_list(args: AdminArgs) -> Result<String> {
+    let list = admin::client::list(&args.admin).await?;
+    Ok(serde_json::to_string_pretty(&list)?)
+}
+
+fn plugin_new(args: NewArgs) -> Result<ExitCode> {
+    let root = scaffold::create(&Scaffold {
+        name: args.name,
+        dir: args.dir,
+        sdk: args.sdk,
+    })?;
+    println!(
+        "created {}; its README.md says how to build and test it",
+        root.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plugin_test(args: TestArgs) -> Result<ExitCode> {
+    // Read the expected file first, so a wrong path fails before any plugin runs.
+    let expected = match &args.expect {
+        Some(path) => Some((path, offline::load_expected(path)?)),
+        None => None,
+    };
+    let runtime = Runtime::new()?;
+    let lines = offline::run(
+        &runtime,
+        &OfflineRun {
+            plugins: args.plugins,
+            configs: args.configs,
+            input: args.input,
+            count: args.count,
+            seed: args.seed,
+            limits: SandboxLimits::default(),
+        },
+    )?;
+    let Some((expect, expected)) = expected else {
+        print_lines(&lines)?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let differences = offline::compare(&expected, &lines);
+    if differences.is_empty() {
+        print_lines(&[format!(
+            "ok: {} line(s) match {}",
+            lines.len(),
+            expect.display()
+        )])?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_lines(&offline::describe(&differences, expect))?;
+    Ok(ExitCode::from(1))
+}
+
+/// Writes lines to stdout; a reader that stops early (`| head`) is not an error.
+fn print_lines(lines: &[String]) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = lines
+        .iter()
+        .try_for_each(|line| writeln!(out, "{line}"))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to stdout")
+        }
+        _ => Ok(()),
+    }
 }
 
 fn shutdown_on_signal() -> CancellationToken {
@@ -275,6 +508,8 @@ async fn real_main(cli: Cli) -> Result<()> {
         },
     };
     match cli.command {
+        // main() runs `host plugin` before the async runtime starts; never reached.
+        Some(Command::Plugin(_)) => bail!("`host plugin` cannot run inside the pipeline runtime"),
         Some(Command::Generate(args)) => {
             let runtime = Runtime::new()?;
             let config = GenerateConfig {

@@ -15,7 +15,8 @@ pub fn workspace() -> PathBuf {
         .to_owned()
 }
 
-fn target_dir() -> PathBuf {
+/// The cargo target directory these tests were built into.
+pub fn target_dir() -> PathBuf {
     // CARGO_TARGET_TMPDIR is <target>/tmp.
     Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
@@ -63,9 +64,13 @@ pub fn plugin(name: &str) -> PathBuf {
     path
 }
 
-/// The `host` binary under test.
+/// The `host` binary under test. `SLUICE_HOST_BIN` overrides it: two worktrees sharing
+/// one target dir overwrite each other's `target/release/host`, so each can point its
+/// tests at a copy of its own build.
 pub fn host_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_host"))
+    std::env::var_os("SLUICE_HOST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_host")))
 }
 
 /// Where the services are; tests read the same variables the host does.
