@@ -1,0 +1,195 @@
+//! Hot swap on real services: 20 swaps while the generator writes 5,000 events/s,
+//! alternating between replacing the watched `.wasm` file and `host plugin swap`;
+//! then quarantine beside a healthy pipeline. ClickHouse must hold exactly what was
+//! produced, with plugin versions monotonic in offset order on every partition.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use sluice_host::admin::client;
+
+use common::{Services, wait_for};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn version_of(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))[..12].to_owned()
+}
+
+/// Replaces `live` the way a deploy would: write beside it, then rename over it.
+fn replace_file(live: &Path, bytes: &[u8]) {
+    let tmp = live.with_extension("wasm.tmp");
+    std::fs::write(&tmp, bytes).expect("write new version");
+    std::fs::rename(&tmp, live).expect("rename over the live file");
+}
+
+async fn generation(admin: &str) -> u64 {
+    match client::list(admin).await {
+        Ok(list) => list.first().map_or(0, |p| p.generation),
+        Err(_) => 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_swaps_under_load_lose_and_duplicate_nothing() {
+    let svc = Services::require();
+    let db = svc.fresh_database("swap").await;
+    let topic = svc.topic("swap", 3).await;
+    let dir = std::env::temp_dir().join(common::unique("sluice-swap"));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let live = dir.join("passthrough.wasm");
+    let base = std::fs::read(common::plugin("passthrough")).expect("read");
+    let versions: Vec<Vec<u8>> = (0..=20).map(|i| common::variant(&base, i)).collect();
+    std::fs::write(&live, &versions[0]).expect("write v0");
+    let port = free_port();
+    let admin = format!("http://127.0.0.1:{port}");
+    let mut host = svc
+        .host(&db)
+        .arg("--plugin")
+        .arg(&live)
+        .args([
+            "--topic",
+            &topic,
+            "--table",
+            "tweet_sentiment",
+            "--name",
+            "swapped",
+        ])
+        .args(["--batch-rows", "500", "--batch-ms", "100"])
+        .args(["--admin", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .expect("host starts");
+    wait_for("the admin API", Duration::from_secs(30), || async {
+        let g = generation(&admin).await;
+        (g == 1, format!("generation {g}"))
+    })
+    .await;
+
+    let produced: u64 = 80_000;
+    let generator = {
+        let svc_topic = topic.clone();
+        let brokers = svc.brokers.clone();
+        std::thread::spawn(move || {
+            Command::new(common::host_bin())
+                .env("SLUICE_BROKERS", brokers)
+                .env("RUST_LOG", "error")
+                .args(["generate", "--quiet", "--plugin"])
+                .arg(common::plugin("generator"))
+                .args([
+                    "--plugin-config",
+                    r#"{"kind":"tweets"}"#,
+                    "--topic",
+                    &svc_topic,
+                ])
+                .args(["--count", &produced.to_string(), "--rate", "5000"])
+                .stdout(Stdio::null())
+                .status()
+                .expect("generator runs")
+                .success()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for i in 1..=20usize {
+        if i % 2 == 1 {
+            replace_file(&live, &versions[i]);
+        } else {
+            let new = dir.join(format!("v{i}.wasm"));
+            std::fs::write(&new, &versions[i]).expect("write");
+            let out = Command::new(common::host_bin())
+                .args(["plugin", "swap", "--admin", &admin, "--pipeline", "swapped"])
+                .arg("--plugin")
+                .arg(&new)
+                .output()
+                .expect("host plugin swap runs");
+            assert!(
+                out.status.success(),
+                "swap {i} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let want = 1 + i as u64;
+        wait_for(&format!("swap {i}"), Duration::from_secs(20), || async {
+            let g = generation(&admin).await;
+            (g == want, format!("generation {g}"))
+        })
+        .await;
+    }
+    let status = client::list(&admin).await.expect("list");
+    assert_eq!(status[0].plugins[0].version, version_of(&versions[20]));
+    assert_eq!(status[0].plugins[0].previous.len(), 20);
+    assert!(
+        generator.join().expect("generator thread"),
+        "generator failed"
+    );
+
+    wait_for("every event written", Duration::from_secs(120), || async {
+        let n = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
+        (n >= produced, format!("{n} of {produced}"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(common::terminate(&mut host), "host exits cleanly");
+
+    let rows = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
+    let distinct = svc
+        .count(
+            &db,
+            "SELECT count() FROM (SELECT DISTINCT _partition, _offset FROM tweet_sentiment)",
+        )
+        .await;
+    let dead = svc.count(&db, "SELECT count() FROM dead_letters").await;
+    assert_eq!((rows, distinct, dead), (produced, produced, 0));
+
+    // Versions in offset order never go back to an earlier swap on any partition.
+    let index: HashMap<String, usize> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (version_of(v), i))
+        .collect();
+    #[derive(Debug, serde::Deserialize, clickhouse::Row)]
+    struct Row {
+        partition: i32,
+        offset: i64,
+        version: String,
+    }
+    let seen: Vec<Row> = svc
+        .ch(&db)
+        .query("SELECT _partition AS partition, _offset AS offset, _plugin_version AS version FROM tweet_sentiment ORDER BY partition, offset")
+        .fetch_all()
+        .await
+        .expect("read versions");
+    let mut last: HashMap<i32, usize> = HashMap::new();
+    let mut used = std::collections::BTreeSet::new();
+    for row in &seen {
+        let Some(&i) = index.get(&row.version) else {
+            panic!(
+                "row {}/{} has unknown version {}",
+                row.partition, row.offset, row.version
+            );
+        };
+        let prev = last.insert(row.partition, i).unwrap_or(0);
+        assert!(
+            i >= prev,
+            "partition {} offset {}: version {i} after {prev}",
+            row.partition,
+            row.offset
+        );
+        used.insert(i);
+    }
+    assert!(
+        used.len() >= 10,
+        "swaps happened under load: {} versions wrote rows ({used:?})",
+        used.len()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
