@@ -193,3 +193,131 @@ async fn twenty_swaps_under_load_lose_and_duplicate_nothing() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_faulting_plugin_is_quarantined_beside_a_healthy_pipeline_and_a_swap_resumes_it() {
+    let svc = Services::require();
+    let db = svc.fresh_database("quarantine").await;
+    let bad_topic = svc.topic("quarantine_bad", 1).await;
+    let good_topic = svc.topic("quarantine_good", 3).await;
+    let poison: Vec<(Option<Vec<u8>>, Vec<u8>)> =
+        (0..300).map(|_| (None, b"panic".to_vec())).collect();
+    common::produce(&svc.brokers, &bad_topic, &poison).await;
+    common::generate(&svc, &good_topic, r#"{"kind":"tweets"}"#, 3000, 7, 0);
+
+    let dir = std::env::temp_dir().join(common::unique("sluice-quarantine"));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let config = dir.join("sluice.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[pipeline]]
+name = "bad"
+topics = ["{bad_topic}"]
+table = "tweet_sentiment"
+batch = {{ max_rows = 10, max_wait_ms = 50 }}
+lifecycle = {{ quarantine_after = 3 }}
+[[pipeline.plugins]]
+path = "{hostile}"
+
+[[pipeline]]
+name = "good"
+topics = ["{good_topic}"]
+table = "tweet_sentiment"
+[[pipeline.plugins]]
+path = "{passthrough}"
+"#,
+            hostile = common::plugin("hostile").display(),
+            passthrough = common::plugin("passthrough").display(),
+        ),
+    )
+    .expect("write config");
+    let port = free_port();
+    let admin = format!("http://127.0.0.1:{port}");
+    let mut host = svc
+        .host(&db)
+        .arg("--config")
+        .arg(&config)
+        .args(["--admin", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .expect("host starts");
+
+    let state = |admin: String| async move {
+        client::list(&admin)
+            .await
+            .ok()
+            .and_then(|l| l.into_iter().find(|p| p.name == "bad"))
+            .map(|p| p.state)
+            .unwrap_or_default()
+    };
+    wait_for("quarantine", Duration::from_secs(60), || async {
+        let s = state(admin.clone()).await;
+        (s == "quarantined", s)
+    })
+    .await;
+    let good_sql = "SELECT count() FROM tweet_sentiment WHERE _topic = ?";
+    wait_for("the healthy pipeline", Duration::from_secs(60), || async {
+        let n: u64 = svc
+            .ch(&db)
+            .query(good_sql)
+            .bind(&good_topic)
+            .fetch_one()
+            .await
+            .unwrap_or(0);
+        (n == 3000, format!("{n} of 3000"))
+    })
+    .await;
+    let trapped_sql =
+        "SELECT count() FROM dead_letters WHERE pipeline = 'bad' AND code = 'trap-panic'";
+    let trapped = svc.count(&db, trapped_sql).await;
+    assert!(
+        (30..300).contains(&trapped),
+        "three or more faulted batches went to dead letters, not all: {trapped}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        svc.count(&db, trapped_sql).await,
+        trapped,
+        "quarantined: nothing more is processed"
+    );
+
+    let fixed = std::fs::read(common::plugin("passthrough")).expect("read");
+    client::swap(&admin, "bad", 0, fixed)
+        .await
+        .expect("a swap lifts the quarantine");
+    let all_sql =
+        "SELECT count() FROM (SELECT DISTINCT _offset FROM dead_letters WHERE pipeline = 'bad')";
+    wait_for(
+        "the rest of the bad topic",
+        Duration::from_secs(60),
+        || async {
+            let n = svc.count(&db, all_sql).await;
+            (n == 300, format!("{n} of 300"))
+        },
+    )
+    .await;
+    assert_eq!(state(admin.clone()).await, "running");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(common::terminate(&mut host), "host exits cleanly");
+    // Held events were processed by the new version (passthrough of a non-JSON
+    // payload is a `bad-json` dead letter): every offset exactly once.
+    assert_eq!(
+        svc.count(
+            &db,
+            "SELECT count() FROM dead_letters WHERE pipeline = 'bad'"
+        )
+        .await,
+        300
+    );
+    assert_eq!(svc.count(&db, trapped_sql).await, trapped);
+    assert_eq!(
+        svc.count(
+            &db,
+            "SELECT count() FROM dead_letters WHERE pipeline = 'bad' AND code = 'bad-json'"
+        )
+        .await,
+        300 - trapped
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
