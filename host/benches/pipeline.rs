@@ -4,9 +4,12 @@
 //!   make bench            (or: cargo bench -p sluice-host --bench pipeline)
 //!
 //! Part 1 (no services): plugin calls in-process, ns per event, WASM against native.
-//! Part 2 (Kafka + ClickHouse up): end to end, events/s for no plugin, the passthrough
+//! Part 2 (no services): plugin lifecycle. SDK against the raw ABI (the same identity
+//! transform both ways), cold start with and without the compiled-plugin cache, and
+//! the pause a swap puts on a worker at its batch boundary (p50/p99).
+//! Part 3 (Kafka + ClickHouse up): end to end, events/s for no plugin, the passthrough
 //! plugin and the sentiment plugin over the same pre-produced topic.
-//! Env: BENCH_EVENTS (default 200000).
+//! Env: BENCH_EVENTS (default 200000), BENCH_SKIP_E2E (skip part 3).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use sluice_host::config::{PipelineConfig, PluginSpec, default_dead_letter_table};
 use sluice_host::pipeline::batch::{Batch, BatchLimits};
+use sluice_host::pipeline::control::PipelineControl;
 use sluice_host::runtime::{GeneratorInstance, Plugin, Runtime, SandboxLimits, TransformInstance};
 use sluice_host::sink::clickhouse::ClickHouseConfig;
 use sluice_host::telemetry::Stats;
@@ -144,6 +148,145 @@ fn part1(runtime: &Runtime) {
     );
 }
 
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn part2(runtime: &Runtime) {
+    let n = 50_000;
+    let payloads = tweets(runtime, n);
+    let by1000 = batches(&payloads, 1000);
+    println!("\n== Part 2: plugin lifecycle, in-process");
+    println!("{:<44} {:>12} {:>10}", "case", "ns/event", "ratio");
+    let raw = wasm_ns(runtime, "passthrough_raw", &by1000, n);
+    let sdk = wasm_ns(runtime, "passthrough", &by1000, n);
+    println!(
+        "{:<44} {raw:>12.0} {:>10.2}",
+        "identity on the raw ABI (baseline)", 1.0
+    );
+    println!(
+        "{:<44} {sdk:>12.0} {:>10.2}",
+        "identity on the SDK",
+        sdk / raw
+    );
+    println!("SDK overhead per event: {:.0} ns", sdk - raw);
+
+    // Cold start: read, hash, compile (or load from cache), link: the sentiment
+    // plugin, largest of the shipped ones. Best of 3 each.
+    let path = wasm("sentiment");
+    let cache = std::env::temp_dir().join(format!("sluice-bench-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let best = |rt: &Runtime, expect_cached: bool| {
+        (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                let p = Plugin::load(rt, &path).expect("loads");
+                let took = start.elapsed().as_secs_f64() * 1e3;
+                assert_eq!(p.cached, expect_cached);
+                took
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let uncached = best(runtime, false);
+    let cached_rt = runtime.clone().with_cache(Some(cache.clone()));
+    Plugin::load(&cached_rt, &path).expect("fills the cache");
+    let cached = best(&cached_rt, true);
+    println!(
+        "{:<44} {:>12} {:>10}",
+        "cold start, sentiment.wasm", "ms", "ratio"
+    );
+    println!(
+        "{:<44} {uncached:>12.1} {:>10.2}",
+        "compile (no cache, baseline)", 1.0
+    );
+    println!(
+        "{:<44} {cached:>12.1} {:>10.3}",
+        "from the compiled-plugin cache",
+        cached / uncached
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+
+    // Swap pause: a worker meets a new generation at its batch boundary and builds
+    // the new chain (instantiate + init) before its next batch; that is the only
+    // time a swap costs the data path. Compile and canary run off that path.
+    let base = std::fs::read(&path).expect("read");
+    let variants: Vec<Vec<u8>> = (0..2).map(|i| common::variant(&base, i)).collect();
+    let plugin = Plugin::load(&cached_rt, &path).expect("loads");
+    let config = PipelineConfig {
+        name: "bench".into(),
+        topics: vec!["bench".into()],
+        group: "bench".into(),
+        plugins: vec![PluginSpec {
+            path: path.clone(),
+            config: String::new(),
+        }],
+        table: "t".into(),
+        outputs: vec![],
+        dead_letter_table: default_dead_letter_table(),
+        batch: BatchLimits::default(),
+        limits: SandboxLimits::default(),
+        grants: Default::default(),
+        lifecycle: Default::default(),
+        workers: 1,
+    };
+    let control = PipelineControl::new(config, cached_rt.clone(), vec![plugin]);
+    control.saw(&by1000[0]);
+    let mut pauses = Vec::new();
+    let mut swaps = Vec::new();
+    for i in 0..100 {
+        let start = Instant::now();
+        control
+            .swap(0, None, &variants[i % 2])
+            .expect("swap accepted");
+        swaps.push(start.elapsed().as_secs_f64() * 1e3);
+        let (_, plugins) = control.active();
+        let start = Instant::now();
+        let chain = control.build_chain(&plugins).expect("chain");
+        pauses.push(start.elapsed().as_secs_f64() * 1e3);
+        black_box(chain);
+    }
+    pauses.sort_by(f64::total_cmp);
+    swaps.sort_by(f64::total_cmp);
+    let batch_ms = {
+        let (_, plugins) = control.active();
+        let mut chain = control.build_chain(&plugins).expect("chain");
+        let start = Instant::now();
+        for b in &by1000[..10] {
+            black_box(chain.run(b));
+        }
+        start.elapsed().as_secs_f64() * 1e3 / 10.0
+    };
+    println!(
+        "{:<44} {:>12} {:>10}",
+        "swap, sentiment.wasm, 100 swaps", "ms", "ratio"
+    );
+    println!(
+        "{:<44} {batch_ms:>12.3} {:>10.2}",
+        "one 1000-event batch (baseline)", 1.0
+    );
+    for (name, v) in [
+        (
+            "worker pause at the boundary, p50",
+            percentile(&pauses, 0.5),
+        ),
+        (
+            "worker pause at the boundary, p99",
+            percentile(&pauses, 0.99),
+        ),
+        (
+            "whole swap call (load+canary), p50",
+            percentile(&swaps, 0.5),
+        ),
+        (
+            "whole swap call (load+canary), p99",
+            percentile(&swaps, 0.99),
+        ),
+    ] {
+        println!("{name:<44} {v:>12.3} {:>10.2}", v / batch_ms);
+    }
+}
+
 async fn end_to_end(
     svc: &common::Services,
     topic: &str,
@@ -212,7 +355,7 @@ async fn end_to_end(
     n as f64 / took.as_secs_f64()
 }
 
-async fn part2(runtime: &Runtime) {
+async fn part3(runtime: &Runtime) {
     let n: u64 = std::env::var("BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -234,7 +377,7 @@ async fn part2(runtime: &Runtime) {
         .await
         .expect("produce");
     println!(
-        "\n== Part 2: end to end, Kafka -> host -> ClickHouse, {n} tweets on 3 partitions, 2 workers"
+        "\n== Part 3: end to end, Kafka -> host -> ClickHouse, {n} tweets on 3 partitions, 2 workers"
     );
     println!("{:<44} {:>12} {:>10}", "case", "events/s", "ratio");
     let base = end_to_end(&svc, &topic, n, None, "none").await;
@@ -255,6 +398,7 @@ fn main() {
     }
     let runtime = Runtime::new().expect("engine");
     part1(&runtime);
+    part2(&runtime);
     if std::env::var("BENCH_SKIP_E2E").is_ok() {
         return;
     }
@@ -263,5 +407,5 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio");
-    rt.block_on(part2(&runtime));
+    rt.block_on(part3(&runtime));
 }
