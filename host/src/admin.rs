@@ -3,8 +3,9 @@
 //! it is off unless `--admin ADDR` is given; bind it to loopback.
 //!
 //! - `GET  /pipelines`: every pipeline's status (versions by content hash, state).
-//! - `POST /pipelines/{name}/plugins/{index}`: body is the new `.wasm` (any content
-//!   type), or JSON `{"path": "..."}` naming a file the host can read.
+//! - `POST /pipelines/{name}/plugins/{index}[?file=NAME.wasm]`: body is the new
+//!   `.wasm` (any content type; `file` names it in messages and dead letters), or
+//!   JSON `{"path": "..."}` naming a file the host can read.
 //! - `POST /pipelines/{name}/plugins/{index}/rollback`: back to the previous version.
 //!
 //! A refused swap answers 422 with the reason; the old version keeps running.
@@ -17,7 +18,7 @@ use anyhow::{Context, Result};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,6 +39,12 @@ pub struct ApiError {
     pub code: String,
     /// One line for people.
     pub error: String,
+}
+
+/// Query of an upload: the uploaded file's name, for messages and dead letters.
+#[derive(Debug, Deserialize)]
+struct Upload {
+    file: Option<String>,
 }
 
 /// JSON body naming a plugin file instead of uploading it.
@@ -119,6 +126,7 @@ fn refused(refusal: Refusal) -> Response {
 async fn swap(
     State(controls): State<Controls>,
     Path((name, index)): Path<(String, usize)>,
+    Query(upload): Query<Upload>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -150,7 +158,13 @@ async fn swap(
             }
         }
     } else {
-        (None, body.to_vec())
+        // Only the file name is kept: it labels the plugin, nothing is read from it.
+        let label = upload
+            .file
+            .as_deref()
+            .and_then(|f| std::path::Path::new(f).file_name())
+            .map(PathBuf::from);
+        (label, body.to_vec())
     };
     let result =
         tokio::task::spawn_blocking(move || control.swap(index, path.as_deref(), &bytes)).await;
@@ -230,15 +244,20 @@ pub mod client {
         }
     }
 
-    /// Uploads `wasm` as plugin `index` of `pipeline`.
+    /// Uploads `wasm` (from a file called `file`) as plugin `index` of `pipeline`.
     pub async fn swap(
         base: &str,
         pipeline: &str,
         index: usize,
+        file: &str,
         wasm: Vec<u8>,
     ) -> Result<SwapReport> {
+        let file: String = file
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            .collect();
         let url = format!(
-            "{}/pipelines/{pipeline}/plugins/{index}",
+            "{}/pipelines/{pipeline}/plugins/{index}?file={file}",
             base.trim_end_matches('/')
         );
         let (status, body) = call("POST", &url, wasm).await?;

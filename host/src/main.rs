@@ -383,7 +383,12 @@ async fn plugin_swap(args: SwapArgs) -> Result<String> {
             args.plugin.display()
         )
     })?;
-    let r = admin::client::swap(&args.admin.admin, &args.pipeline, args.index, wasm).await?;
+    let file = args
+        .plugin
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let r = admin::client::swap(&args.admin.admin, &args.pipeline, args.index, &file, wasm).await?;
     Ok(format!(
         "pipeline {} plugin {}: {} -> {} (generation {}); workers switch at their next batch",
         r.pipeline, r.index, r.from, r.to, r.generation

@@ -195,3 +195,48 @@ fn generator_bad_config() {
     assert_ne!(code, 0);
     assert_one_line(&err, &["generator.wasm failed to start", "unknown kind"]);
 }
+
+#[test]
+fn plugin_swap_without_a_running_admin_api() {
+    let wasm = common::plugin("passthrough");
+    let (code, err) = run(
+        &[
+            "plugin",
+            "swap",
+            "--admin",
+            "http://127.0.0.1:9",
+            "--pipeline",
+            "p",
+            "--plugin",
+            &wasm.display().to_string(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert_one_line(&err, &["cannot reach the admin API", "--admin"]);
+}
+
+#[test]
+fn admin_address_already_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let wasm = common::plugin("passthrough");
+    let (code, err) = run(
+        &[
+            "--plugin",
+            &wasm.display().to_string(),
+            "--topic",
+            "t",
+            "--table",
+            "tweet_sentiment",
+            "--admin",
+            &addr,
+        ],
+        &[("SLUICE_BROKERS", "127.0.0.1:9092")],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&addr) && err.contains("--admin"),
+        "names the address and the flag: {err}"
+    );
+}

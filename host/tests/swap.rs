@@ -138,6 +138,36 @@ async fn twenty_swaps_under_load_lose_and_duplicate_nothing() {
     })
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Every event is written, so the CLI's refusal and rollback paths touch no rows.
+    let cli = |args: &[&str]| {
+        let out = Command::new(common::host_bin())
+            .args(["plugin"])
+            .args(args)
+            .args(["--admin", &admin, "--pipeline", "swapped"])
+            .output()
+            .expect("host plugin runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let generator_wasm = common::plugin("generator");
+    let (code, _, err) = cli(&["swap", "--plugin", &generator_wasm.display().to_string()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("refused (load)") && err.contains("generator.wasm is a generator plugin"),
+        "{err}"
+    );
+    let (code, out, err) = cli(&["rollback"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains(&format!("-> {}", version_of(&versions[19]))),
+        "{out}"
+    );
+    let status = client::list(&admin).await.expect("list");
+    assert_eq!(status[0].plugins[0].version, version_of(&versions[19]));
     assert!(common::terminate(&mut host), "host exits cleanly");
 
     let rows = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
@@ -283,7 +313,7 @@ path = "{passthrough}"
     );
 
     let fixed = std::fs::read(common::plugin("passthrough")).expect("read");
-    client::swap(&admin, "bad", 0, fixed)
+    client::swap(&admin, "bad", 0, "passthrough.wasm", fixed)
         .await
         .expect("a swap lifts the quarantine");
     let all_sql =
