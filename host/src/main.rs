@@ -231,6 +231,9 @@ struct PipelineArgs {
     /// Batches processed in parallel.
     #[arg(long, default_value_t = default_workers())]
     workers: usize,
+    /// Most payload MiB read but not yet written and committed; past it reads pause.
+    #[arg(long, default_value_t = BatchLimits::default().max_in_flight_bytes >> 20)]
+    max_in_flight_mib: usize,
     /// CPU deadline of one plugin call, in ms.
     #[arg(long, default_value_t = SandboxLimits::default().deadline_ms)]
     plugin_deadline_ms: u64,
@@ -606,6 +609,7 @@ fn pipeline_from_args(args: PipelineArgs) -> Result<PipelineConfig> {
             max_rows: args.batch_rows,
             max_bytes: args.batch_bytes,
             max_wait_ms: args.batch_ms,
+            max_in_flight_bytes: args.max_in_flight_mib << 20,
         },
         limits: SandboxLimits {
             deadline_ms: args.plugin_deadline_ms,

@@ -282,3 +282,100 @@ async fn topic_created_after_the_host_started_is_consumed_promptly() {
         200
     );
 }
+
+/// ClickHouse refusing writes (here: the table renamed away, which fails every insert
+/// and every offset read for it) must pause reads under the in-flight byte cap,
+/// commit nothing unwritten, keep the member alive, and resume by itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unwritable_table_pauses_reads_and_resumes_without_loss() {
+    use std::io::Read;
+    let svc = Services::require();
+    let db = svc.fresh_database("backpressure").await;
+    let topic = svc.topic("backpressure", 3).await;
+    let group = format!("bp-{topic}");
+    let mut host = svc
+        .host(&db)
+        .args([
+            "--topic",
+            &topic,
+            "--table",
+            "tweet_sentiment",
+            "--group",
+            &group,
+        ])
+        .args([
+            "--batch-rows",
+            "200",
+            "--batch-ms",
+            "50",
+            "--max-in-flight-mib",
+            "1",
+        ])
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("host starts");
+    let mut stderr = host.stderr.take().expect("stderr");
+    let log = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    generate(&svc, &topic, r#"{"kind":"tweets"}"#, 300, 1, 0);
+    wait_for("the first rows", Duration::from_secs(60), || async {
+        let n = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
+        (n == 300, format!("{n} of 300"))
+    })
+    .await;
+    let ch = svc.ch(&db);
+    ch.query("RENAME TABLE tweet_sentiment TO tweet_sentiment_away")
+        .execute()
+        .await
+        .expect("rename away");
+    // About 6 MB of tweets: six times the in-flight cap.
+    generate(&svc, &topic, r#"{"kind":"tweets"}"#, 30_000, 2, 0);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let committed: i64 = committed_and_end(&svc.brokers, &group, &topic, 3)
+        .iter()
+        .map(|(c, _)| (*c).max(0))
+        .sum();
+    assert!(
+        committed <= 300,
+        "nothing past the written rows is committed: {committed}"
+    );
+    assert!(
+        host.try_wait().expect("poll").is_none(),
+        "host still running"
+    );
+    ch.query("RENAME TABLE tweet_sentiment_away TO tweet_sentiment")
+        .execute()
+        .await
+        .expect("rename back");
+    wait_for(
+        "every row after the outage",
+        Duration::from_secs(120),
+        || async {
+            let n = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
+            (n >= 30_300, format!("{n} of 30300"))
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(terminate(&mut host), "host exits cleanly");
+    let log = log.join().expect("log thread");
+    let distinct = svc
+        .count(
+            &db,
+            "SELECT count() FROM (SELECT DISTINCT _partition, _offset FROM tweet_sentiment)",
+        )
+        .await;
+    let rows = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
+    assert_eq!((rows, distinct), (30_300, 30_300));
+    for (c, end) in committed_and_end(&svc.brokers, &group, &topic, 3) {
+        assert_eq!(c, end, "everything committed after recovery");
+    }
+    assert!(
+        log.contains("Pausing reads") && log.contains("Resuming reads"),
+        "reads paused while ClickHouse refused writes, and resumed: {log}"
+    );
+}

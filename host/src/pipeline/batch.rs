@@ -120,6 +120,15 @@ pub struct BatchLimits {
     /// Close a batch this many milliseconds after its first record arrived.
     #[serde(default = "default_max_wait_ms")]
     pub max_wait_ms: u64,
+    /// Most payload bytes read from Kafka and not yet written and committed, across
+    /// the pipeline; past it every partition pauses until workers catch up, so a
+    /// slow or absent ClickHouse cannot grow memory without bound.
+    #[serde(default = "default_max_in_flight_bytes")]
+    pub max_in_flight_bytes: usize,
+}
+
+fn default_max_in_flight_bytes() -> usize {
+    256 << 20
 }
 
 fn default_max_rows() -> usize {
@@ -140,6 +149,7 @@ impl Default for BatchLimits {
             max_rows: default_max_rows(),
             max_bytes: default_max_bytes(),
             max_wait_ms: default_max_wait_ms(),
+            max_in_flight_bytes: default_max_in_flight_bytes(),
         }
     }
 }
@@ -248,6 +258,7 @@ mod tests {
             max_rows: rows,
             max_bytes: bytes,
             max_wait_ms: ms,
+            ..BatchLimits::default()
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod chain;
 pub mod control;
+pub mod flow;
 mod watch;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use tracing::{debug, info, warn};
 use self::batch::{Batch, Batcher, Header};
 use self::chain::Chain;
 use self::control::PipelineControl;
+use self::flow::{Flow, InFlightBytes, Offer};
 use crate::config::PipelineConfig;
 use crate::runtime::{Plugin, PluginKind, Runtime};
 use crate::sink::clickhouse::ClickHouse;
@@ -51,6 +53,8 @@ struct Shared {
     stats: Arc<Stats>,
     /// Cancelled when in-flight work must be abandoned (shutdown deadline passed).
     abandon: CancellationToken,
+    /// Payload bytes read and not yet finished, against `batch.max_in_flight_bytes`.
+    in_flight: Arc<InFlightBytes>,
 }
 
 /// Loads and checks a pipeline's plugins (compile once; each worker instantiates).
@@ -105,6 +109,7 @@ pub async fn run(
         source,
         stats,
         abandon: CancellationToken::new(),
+        in_flight: Arc::new(InFlightBytes::default()),
     });
     let mut senders = Vec::new();
     let mut workers = Vec::new();
@@ -142,11 +147,11 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
     let consumer = &shared.source.consumer;
     let ownership = &shared.source.ownership;
     let mut batcher = Batcher::new(shared.config.batch);
+    let mut flow = Flow::new(senders.len(), shared.config.batch.max_in_flight_bytes);
     let tick_ms = (shared.config.batch.max_wait_ms / 4).clamp(5, 250);
     let mut tick = tokio::time::interval(Duration::from_millis(tick_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut topics: HashMap<String, Arc<str>> = HashMap::new();
-    let mut paused = false;
     loop {
         let closed = tokio::select! {
             biased;
@@ -157,9 +162,11 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
                     let topic = topics.entry(m.topic().to_owned()).or_insert_with(|| m.topic().into()).clone();
                     let headers = m.headers().map(|hs| hs.iter().map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec) }).collect()).unwrap_or_default();
                     let ts = m.timestamp().to_millis().unwrap_or(-1);
+                    let payload = m.payload().unwrap_or(&[]);
                     shared.stats.consumed(1);
+                    shared.in_flight.add(payload.len());
                     batcher
-                        .push(&topic, m.partition(), epoch, m.offset(), ts, m.key().map(<[u8]>::to_vec), headers, m.payload().unwrap_or(&[]), Instant::now())
+                        .push(&topic, m.partition(), epoch, m.offset(), ts, m.key().map(<[u8]>::to_vec), headers, payload, Instant::now())
                         .into_iter()
                         .collect::<Vec<_>>()
                 }
@@ -169,15 +176,31 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
                 }
             },
             _ = tick.tick() => {
-                paused = pause_while_quarantined(shared, paused);
+                if flow.flush(senders) == Offer::Closed {
+                    return;
+                }
+                flow.apply(consumer, shared.control.quarantined(), shared.in_flight.get(), &shared.config.name);
                 batcher.expired(Instant::now())
             }
         };
+        let mut parked = false;
         for batch in closed {
-            if !dispatch(senders, batch).await {
+            if flow.offer(senders, batch) == Offer::Closed {
                 return;
             }
+            parked |= flow.has_parked();
         }
+        if parked {
+            flow.apply(
+                consumer,
+                shared.control.quarantined(),
+                shared.in_flight.get(),
+                &shared.config.name,
+            );
+        }
+    }
+    if flow.drain(senders).await == Offer::Closed {
+        return;
     }
     for batch in batcher.drain() {
         if !dispatch(senders, batch).await {
@@ -186,36 +209,10 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
     }
 }
 
-/// Pauses every assigned partition while the pipeline is quarantined (re-applied each
-/// tick, so partitions assigned meanwhile pause too) and resumes them after; polling
-/// goes on, so the member stays in its group. Returns whether partitions are paused.
-fn pause_while_quarantined(shared: &Shared, paused: bool) -> bool {
-    use rdkafka::consumer::Consumer;
-    let quarantined = shared.control.quarantined();
-    if !quarantined && !paused {
-        return false;
-    }
-    let consumer = &shared.source.consumer;
-    let result = consumer.assignment().and_then(|tpl| {
-        if quarantined {
-            consumer.pause(&tpl)
-        } else {
-            consumer.resume(&tpl)
-        }
-    });
-    if let Err(e) = result {
-        warn!(error = %e, "Cannot pause or resume partitions.");
-        return paused;
-    }
-    if quarantined != paused {
-        info!(pipeline = %shared.config.name, quarantined, "Partitions {}.", if quarantined { "paused" } else { "resumed" });
-    }
-    quarantined
-}
-
-/// Hands a batch to its partition's worker; waits when that worker is busy.
+/// Hands a batch to its partition's worker, waiting for room: for shutdown only,
+/// when the reader no longer has to keep polling.
 async fn dispatch(senders: &[mpsc::Sender<Batch>], batch: Batch) -> bool {
-    let worker = batch.partition.unsigned_abs() as usize % senders.len();
+    let worker = flow::worker_of(&batch, senders.len());
     senders[worker].send(batch).await.is_ok()
 }
 
@@ -229,6 +226,7 @@ async fn worker(
     let mut marks: HashMap<(Arc<str>, i32), (u64, Marks)> = HashMap::new();
     let mut canary_at: Option<Instant> = None;
     while let Some(batch) = rx.recv().await {
+        let _bytes = shared.in_flight.release_on_drop(&batch);
         let _in_flight = ownership.start(&batch.topic, batch.partition);
         if !ownership.is_current(&batch.topic, batch.partition, batch.epoch) {
             debug!(topic = %batch.topic, partition = batch.partition, "Dropping a batch of a partition we no longer own.");
