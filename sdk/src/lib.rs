@@ -1,5 +1,7 @@
 //! The Sluice plugin SDK: write a transform as one function from an event to rows,
 //! register it with [`export_transform!`], and test it natively with [`testing`].
+//! A generator (world `generator`, for `host generate`) implements [`Generate`] and
+//! registers with [`export_generator!`].
 //!
 //! The host calls plugins once per batch with framed payloads (see `wit/types.wit`);
 //! this crate unpacks the frame into [`Event`]s, collects what the plugin emits
@@ -11,11 +13,13 @@
 pub mod calendar;
 mod emit;
 mod event;
+mod generate;
 pub mod json;
 pub mod testing;
 
 pub use emit::Emitter;
 pub use event::{Event, Header};
+pub use generate::{Generate, Records};
 
 /// Generated bindings of the `transformer` world; plugins never need to name them.
 #[doc(hidden)]
@@ -26,6 +30,18 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__export_transformer",
         default_bindings_module: "sluice_plugin::bindings",
+    });
+}
+
+/// Generated bindings of the `generator` world; plugins never need to name them.
+#[doc(hidden)]
+pub mod generator_bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "generator",
+        pub_export_macro: true,
+        export_macro_name: "__export_generator",
+        default_bindings_module: "sluice_plugin::generator_bindings",
     });
 }
 
@@ -190,6 +206,52 @@ macro_rules! export_transform {
             }
 
             $crate::bindings::__export_transformer!(Export with_types_in $crate::bindings);
+        }
+    };
+}
+
+/// Registers a [`Generate`] type as the component's `generate` export.
+#[macro_export]
+macro_rules! export_generator {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        mod __sluice_generator_export {
+            use super::*;
+            use $crate::generator_bindings::exports::sluice::plugin::generate as __g;
+
+            ::std::thread_local! {
+                static STATE: ::std::cell::RefCell<Option<$plugin>> = const { ::std::cell::RefCell::new(None) };
+            }
+
+            struct Export;
+
+            impl __g::Guest for Export {
+                fn init(config: ::std::string::String, seed: u64) -> ::std::result::Result<(), __g::Error> {
+                    let plugin = <$plugin as $crate::Generate>::init(&config, seed)
+                        .map_err(|e| __g::Error { code: e.code, message: e.message })?;
+                    STATE.with(|s| *s.borrow_mut() = Some(plugin));
+                    Ok(())
+                }
+                fn next_batch(max: u32) -> __g::Generated {
+                    STATE.with(|s| {
+                        let mut records = $crate::Records::default();
+                        // Before a successful `init` there is nothing to generate: done.
+                        if let Some(plugin) = s.borrow_mut().as_mut() {
+                            $crate::Generate::next_batch(plugin, max, &mut records);
+                        }
+                        let (messages, values) = records.into_parts();
+                        __g::Generated {
+                            messages: messages
+                                .into_iter()
+                                .map(|(key, value_len)| $crate::generator_bindings::sluice::plugin::types::Message { key, value_len })
+                                .collect(),
+                            values,
+                        }
+                    })
+                }
+            }
+
+            $crate::generator_bindings::__export_generator!(Export with_types_in $crate::generator_bindings);
         }
     };
 }

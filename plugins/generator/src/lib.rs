@@ -707,62 +707,25 @@ mod tests {
     }
 }
 
-/// The WIT export glue: the generated ABI code needs `unsafe`, so it is allowed here only.
-#[allow(unsafe_code)]
-mod component {
-    use std::cell::RefCell;
-
-    use crate::Generator;
-    use crate::config::ConfigError;
-
-    wit_bindgen::generate!({ path: "../../wit", world: "generator" });
-
-    use exports::sluice::plugin::generate::{Generated, Guest};
-    use sluice::plugin::types::{Error, Message as WitMessage};
-
-    thread_local! {
-        /// The instance's generator; `None` until `init` succeeds.
-        static GENERATOR: RefCell<Option<Generator>> = const { RefCell::new(None) };
+/// The SDK's generator export: config errors keep their code and message.
+impl sluice_plugin::Generate for Generator {
+    fn init(config: &str, seed: u64) -> Result<Self, sluice_plugin::ConfigError> {
+        Generator::new(config, seed).map_err(|e| sluice_plugin::ConfigError {
+            code: ConfigError::CODE.to_owned(),
+            message: e.message,
+        })
     }
 
-    /// The component's `generate` export. Only wasm32 exports it: native linkers reject
-    /// the component-model symbol names, but native builds still type-check this glue.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    struct Component;
-
-    impl Guest for Component {
-        fn init(config: String, seed: u64) -> Result<(), Error> {
-            let generator = Generator::new(&config, seed).map_err(|e| Error {
-                code: ConfigError::CODE.to_owned(),
-                message: e.message,
-            })?;
-            GENERATOR.with(|g| *g.borrow_mut() = Some(generator));
-            Ok(())
-        }
-
-        fn next_batch(max: u32) -> Generated {
-            GENERATOR.with(|g| {
-                // Before a successful `init` there is nothing to generate: report done.
-                let batch = g
-                    .borrow_mut()
-                    .as_mut()
-                    .map(|g| g.next_batch(max))
-                    .unwrap_or_default();
-                Generated {
-                    messages: batch
-                        .messages
-                        .into_iter()
-                        .map(|m| WitMessage {
-                            key: Some(m.key),
-                            value_len: m.value_len,
-                        })
-                        .collect(),
-                    values: batch.values,
-                }
-            })
-        }
+    fn next_batch(&mut self, max: u32, out: &mut sluice_plugin::Records) {
+        let batch = Generator::next_batch(self, max);
+        out.extend_framed(
+            batch
+                .messages
+                .into_iter()
+                .map(|m| (Some(m.key), m.value_len)),
+            &batch.values,
+        );
     }
-
-    #[cfg(target_arch = "wasm32")]
-    export!(Component);
 }
+
+sluice_plugin::export_generator!(Generator);
