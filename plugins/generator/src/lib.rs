@@ -220,6 +220,29 @@ pub(crate) fn write_json<T: Serialize>(out: &mut Vec<u8>, value: &T) {
     }
 }
 
+/// The SDK's generator export: config errors keep their code and message.
+impl sluice_plugin::Generate for Generator {
+    fn init(config: &str, seed: u64) -> Result<Self, sluice_plugin::ConfigError> {
+        Generator::new(config, seed).map_err(|e| sluice_plugin::ConfigError {
+            code: ConfigError::CODE.to_owned(),
+            message: e.message,
+        })
+    }
+
+    fn next_batch(&mut self, max: u32, out: &mut sluice_plugin::Records) {
+        let batch = Generator::next_batch(self, max);
+        out.extend_framed(
+            batch
+                .messages
+                .into_iter()
+                .map(|m| (Some(m.key), m.value_len)),
+            &batch.values,
+        );
+    }
+}
+
+sluice_plugin::export_generator!(Generator);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -706,26 +729,3 @@ mod tests {
         );
     }
 }
-
-/// The SDK's generator export: config errors keep their code and message.
-impl sluice_plugin::Generate for Generator {
-    fn init(config: &str, seed: u64) -> Result<Self, sluice_plugin::ConfigError> {
-        Generator::new(config, seed).map_err(|e| sluice_plugin::ConfigError {
-            code: ConfigError::CODE.to_owned(),
-            message: e.message,
-        })
-    }
-
-    fn next_batch(&mut self, max: u32, out: &mut sluice_plugin::Records) {
-        let batch = Generator::next_batch(self, max);
-        out.extend_framed(
-            batch
-                .messages
-                .into_iter()
-                .map(|m| (Some(m.key), m.value_len)),
-            &batch.values,
-        );
-    }
-}
-
-sluice_plugin::export_generator!(Generator);
