@@ -836,8 +836,15 @@ async fn chaos_2_rebalance_storm_of_three_hosts() {
     for _ in 0..actions {
         tokio::time::sleep(rng.millis(300, size(2_000, 4_000))).await;
         let k = rng.below(3) as usize;
+        // Both kinds of stop happen even in the short run: the first stop is a kill -9,
+        // the second a SIGTERM, the rest at random.
+        let graceful = match (kills, terms) {
+            (0, _) => false,
+            (_, 0) => true,
+            _ => rng.coin(),
+        };
         match members[k].take() {
-            Some(host) if rng.coin() => {
+            Some(host) if graceful => {
                 stop_cleanly(host, &format!("member {k}"));
                 terms += 1;
             }
@@ -1490,7 +1497,7 @@ path = "{sentiment}"
             peak_rss_mib: peak,
             recovery: bad_settled.map(|at| at.saturating_duration_since(started)),
             note: format!(
-                "{swaps} quarantines lifted by swap, {rollbacks} rollbacks to the hostile plugin; codes {}",
+                "quarantines lifted by swap: {swaps}; rollbacks to the hostile plugin: {rollbacks}; codes {}",
                 codes
                     .iter()
                     .map(|(c, n)| format!("{c}:{n}"))
