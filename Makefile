@@ -10,7 +10,7 @@ PLUGIN_FLAGS := $(addprefix -p ,$(PLUGINS))
 WASM_DIR := target/wasm32-wasip2/release
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: deps build plugins services services-down schema demo test test-unit lint fmt bench component clean
+.PHONY: deps build plugins services services-down schema demo test test-unit lint fmt bench chaos component clean
 
 deps: ## Install what a fresh machine lacks (Debian packages, wasm target, Python checks)
 	bash scripts/install-deps.sh
@@ -45,6 +45,9 @@ fmt:
 
 bench: build plugins services ## Pipeline throughput: sentiment chain against passthrough, same run
 	bash scripts/bench.sh
+
+chaos: services ## Chaos suite at full size (host kill -9 x20, rebalance storm, ClickHouse and Kafka outages, poison, hostile plugins); prints the table
+	CARGO="$(CARGO)" JOBS=$(JOBS) bash scripts/chaos.sh
 
 component: ## Prove the `cargo component build` path (installs cargo-component once, cached)
 	bash scripts/component.sh

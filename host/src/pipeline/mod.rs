@@ -23,13 +23,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use self::batch::{Batch, Batcher, Header};
-use self::chain::Chain;
+use self::chain::{Chain, ChainOutput};
 use self::control::PipelineControl;
 use self::flow::{Flow, InFlightBytes, Offer};
 use crate::config::PipelineConfig;
 use crate::runtime::{Plugin, PluginKind, Runtime};
 use crate::sink::clickhouse::ClickHouse;
-use crate::sink::{Marks, Sink, Source};
+use crate::sink::{Marks, Sink, Source, Written};
 use crate::source::kafka::{self, KafkaSource, KafkaSourceConfig, Ownership};
 use crate::telemetry::Stats;
 
@@ -341,39 +341,101 @@ async fn process(
             partition: part.partition,
             version: chain.version(),
         };
-        let mut pause = RETRY_MIN;
-        loop {
-            match shared.sink.write(source, &out, marks).await {
-                Ok(w) => {
-                    shared.stats.written(
-                        part.events.len() as u64,
-                        w.rows,
-                        w.dead,
-                        started.elapsed(),
-                    );
-                    break;
-                }
-                Err(e) => {
-                    warn!(topic = %part.topic, partition = part.partition, error = %format!("{e:#}"), "Write failed; retrying.");
-                    if !wait_retry(shared, &part, &mut pause).await {
-                        return false;
-                    }
-                    match shared
-                        .sink
-                        .load_marks(&shared.config.name, &part.topic, part.partition)
-                        .await
-                    {
-                        Ok(m) => *marks = m,
-                        Err(e) => warn!(error = %format!("{e:#}"), "Cannot re-read sink offsets."),
-                    }
-                }
-            }
-        }
+        let mut attempt = SinkAttempt {
+            shared,
+            source,
+            out: &out,
+            part: &part,
+            pause: RETRY_MIN,
+        };
+        let Some(w) = write_with_retry(&mut attempt, marks).await else {
+            return false;
+        };
+        shared
+            .stats
+            .written(part.events.len() as u64, w.rows, w.dead, started.elapsed());
         if let Some(last) = part.last_offset() {
             marks.advance_all(shared.sink.table_names(), last);
         }
     }
     true
+}
+
+/// One part's write as the retry loop sees it; a trait so that a test can script a
+/// sink that fails the way a real one does.
+trait Attempt {
+    /// Where the part came from, for logs.
+    fn source(&self) -> (&str, i32);
+    /// Inserts what `marks` say the tables lack.
+    async fn write(&mut self, marks: &Marks) -> Result<Written>;
+    /// Reads what the tables hold now.
+    async fn reload(&mut self) -> Result<Marks>;
+    /// Waits before the next try; false if the part must be given up.
+    async fn pause(&mut self) -> bool;
+}
+
+/// Writes until an insert succeeds; None if the part was given up. A failed insert
+/// may still have landed (committed by the server, the answer lost), so every retry
+/// first re-reads the marks, and no insert runs before that re-read has succeeded:
+/// an insert on the old marks would write the landed rows a second time.
+async fn write_with_retry(attempt: &mut impl Attempt, marks: &mut Marks) -> Option<Written> {
+    loop {
+        match attempt.write(marks).await {
+            Ok(w) => return Some(w),
+            Err(e) => {
+                let (topic, partition) = attempt.source();
+                warn!(%topic, partition, error = %format!("{e:#}"), "Write failed; retrying.");
+            }
+        }
+        loop {
+            if !attempt.pause().await {
+                return None;
+            }
+            match attempt.reload().await {
+                Ok(m) => {
+                    *marks = m;
+                    break;
+                }
+                Err(e) => {
+                    warn!(error = %format!("{e:#}"), "Cannot re-read sink offsets; not writing until they are read.")
+                }
+            }
+        }
+    }
+}
+
+/// The real sink behind [`write_with_retry`].
+struct SinkAttempt<'a> {
+    shared: &'a Shared,
+    source: Source<'a>,
+    out: &'a ChainOutput,
+    part: &'a Batch,
+    pause: Duration,
+}
+
+impl Attempt for SinkAttempt<'_> {
+    fn source(&self) -> (&str, i32) {
+        (&self.part.topic, self.part.partition)
+    }
+
+    async fn write(&mut self, marks: &Marks) -> Result<Written> {
+        self.shared.sink.write(self.source, self.out, marks).await
+    }
+
+    async fn reload(&mut self) -> Result<Marks> {
+        self.shared
+            .sink
+            .load_marks(
+                &self.shared.config.name,
+                &self.part.topic,
+                self.part.partition,
+            )
+            .await
+    }
+
+    async fn pause(&mut self) -> bool {
+        wait_retry(self.shared, self.part, &mut self.pause).await
+    }
 }
 
 /// Holds a batch while the pipeline is quarantined; false if it must be dropped
@@ -407,4 +469,81 @@ async fn wait_retry(shared: &Shared, batch: &Batch, pause: &mut Duration) -> boo
         .source
         .ownership
         .is_current(&batch.topic, batch.partition, batch.epoch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table that fails the way ClickHouse does when it dies mid-insert: the first
+    /// insert lands but its answer is lost, and the first re-read of the marks fails.
+    struct LostAnswer {
+        batch: Vec<i64>,
+        held: Vec<i64>,
+        writes: usize,
+        reloads: usize,
+    }
+
+    impl Attempt for LostAnswer {
+        fn source(&self) -> (&str, i32) {
+            ("t", 0)
+        }
+
+        async fn write(&mut self, marks: &Marks) -> Result<Written> {
+            self.writes += 1;
+            let missing: Vec<i64> = self
+                .batch
+                .iter()
+                .copied()
+                .filter(|o| !marks.covers("t", *o))
+                .collect();
+            self.held.extend(&missing);
+            if self.writes == 1 {
+                anyhow::bail!("connection reset by peer");
+            }
+            Ok(Written {
+                rows: missing.len() as u64,
+                ..Written::default()
+            })
+        }
+
+        async fn reload(&mut self) -> Result<Marks> {
+            self.reloads += 1;
+            if self.reloads == 1 {
+                anyhow::bail!("connection refused");
+            }
+            let mut marks = Marks::default();
+            if let Some(max) = self.held.iter().max() {
+                marks.advance_all(&["t".to_owned()], *max);
+            }
+            Ok(marks)
+        }
+
+        async fn pause(&mut self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_that_landed_unanswered_is_not_repeated_when_the_marks_cannot_be_read() {
+        let mut sink = LostAnswer {
+            batch: (100..110).collect(),
+            held: Vec::new(),
+            writes: 0,
+            reloads: 0,
+        };
+        let mut marks = Marks::default();
+        let written = write_with_retry(&mut sink, &mut marks).await;
+        assert_eq!(
+            written.map(|w| w.rows),
+            Some(0),
+            "the retry skips what landed"
+        );
+        assert_eq!(
+            sink.held,
+            (100..110).collect::<Vec<_>>(),
+            "each offset once"
+        );
+        assert_eq!((sink.writes, sink.reloads), (2, 2));
+    }
 }

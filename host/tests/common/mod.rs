@@ -264,30 +264,36 @@ pub fn committed_and_end(
     topic: &str,
     partitions: i32,
 ) -> Vec<(i64, i64)> {
+    try_committed_and_end(brokers, group, topic, partitions).expect("committed and end offsets")
+}
+
+/// [`committed_and_end`], or the error while Kafka does not answer (a test that
+/// restarts the broker polls this).
+pub fn try_committed_and_end(
+    brokers: &str,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> rdkafka::error::KafkaResult<Vec<(i64, i64)>> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{Offset, TopicPartitionList};
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
-        .create()
-        .expect("consumer");
+        .create()?;
     let mut list = TopicPartitionList::new();
     for p in 0..partitions {
         list.add_partition(topic, p);
     }
-    let committed = consumer
-        .committed_offsets(list, Duration::from_secs(10))
-        .expect("committed offsets");
+    let committed = consumer.committed_offsets(list, Duration::from_secs(10))?;
     (0..partitions)
         .map(|p| {
             let c = match committed.find_partition(topic, p).map(|e| e.offset()) {
                 Some(Offset::Offset(o)) => o,
                 _ => -1,
             };
-            let (_, high) = consumer
-                .fetch_watermarks(topic, p, Duration::from_secs(10))
-                .expect("watermarks");
-            (c, high)
+            let (_, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+            Ok((c, high))
         })
         .collect()
 }
