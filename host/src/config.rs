@@ -630,6 +630,21 @@ config = { rules = [{ field = "price", min = 0 }] }
             check(&text)?;
         }
 
+        /// A plugin's own config file: JSON for its `init`, or an error naming the file.
+        #[test]
+        fn any_plugin_config_text_is_json_or_a_named_error(
+            tokens in prop::collection::vec(token(), 0..20),
+        ) {
+            let (_dir, path) = write(&tokens.concat());
+            match load_plugin_config(&path) {
+                Ok(json) => prop_assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok()),
+                Err(e) => {
+                    let message = e.to_string();
+                    prop_assert!(message.starts_with(&path.display().to_string()), "{}", message);
+                }
+            }
+        }
+
         #[test]
         fn token_soup_is_a_config_or_a_named_error(tokens in prop::collection::vec(token(), 0..40)) {
             check(&tokens.concat())?;
