@@ -222,11 +222,20 @@ struct PluginEntry {
 
 /// Reads a pipelines file; every error names the file, the line and what to change.
 pub fn load_file(path: &std::path::Path) -> Result<Vec<PipelineConfig>> {
-    let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| {
-        anyhow::anyhow!("cannot read config {shown}: {e}; check the path given to --config")
+        anyhow::anyhow!(
+            "cannot read config {}: {e}; check the path given to --config",
+            path.display()
+        )
     })?;
-    let file: PipelinesFile = toml::from_str(&text).map_err(|e| toml_error(&shown, &text, &e))?;
+    parse_file(path, &text)
+}
+
+/// Parses the text of the pipelines file at `path` (which errors name and plugin
+/// paths are relative to).
+fn parse_file(path: &std::path::Path, text: &str) -> Result<Vec<PipelineConfig>> {
+    let shown = path.display();
+    let file: PipelinesFile = toml::from_str(text).map_err(|e| toml_error(&shown, text, &e))?;
     let base = path.parent().unwrap_or_else(|| std::path::Path::new("."));
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -449,5 +458,211 @@ config = { rules = [{ field = "price", min = 0 }] }
             }
         }
         assert!(n >= 4, "one example per workload, found {n}");
+    }
+
+    #[test]
+    fn a_non_utf8_file_is_named_in_the_error() {
+        let dir = tempdir::Dir::new();
+        let path = dir.0.join("sluice.toml");
+        std::fs::write(&path, b"[[pipeline]]\nname = \"\xff\"\n").expect("write");
+        let err = load_file(&path).expect_err("not UTF-8").to_string();
+        assert!(
+            err.contains("sluice.toml") && err.contains("--config"),
+            "{err}"
+        );
+    }
+
+    use proptest::prelude::*;
+
+    const FUZZ_PATH: &str = "/cfg/fuzz.toml";
+
+    /// Pieces of pipelines files, valid and not, to build and mutate text from.
+    const TOKENS: &[&str] = &[
+        "[[pipeline]]",
+        "[[pipeline.plugins]]",
+        "[pipeline.batch]",
+        "[pipeline.limits]",
+        "\n",
+        "\n",
+        " = ",
+        "\"",
+        "'",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "#",
+        "name = \"p\"",
+        "topics = [\"t\"]",
+        "topics = []",
+        "table = \"tweet_sentiment\"",
+        "table = \"1 bad\"",
+        "group = \"\"",
+        "workers = 0",
+        "workers = -1",
+        "max_rows = 0",
+        "max_bytes = 18446744073709551615",
+        "deadline_ms = 99999999999999999999",
+        "outputs = { \"\" = \"t\" }",
+        "config = 1979-05-27T07:32:00Z",
+        "config = nan",
+        "config = { a = inf }",
+        "path = \"/abs.wasm\"",
+        "path = \"\"",
+        "grants = { read_dir = \"d\" }",
+        "lifecycle = { rollback_rate = -1.0 }",
+        "é",
+        "😀",
+        "\u{0}",
+        "\\u0000",
+        "\r",
+        "\t",
+    ];
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => prop::sample::select(TOKENS).prop_map(str::to_owned),
+            1 => "\\PC{0,8}",
+        ]
+    }
+
+    /// One edit of a file's text, at a position scaled to its length.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Insert(prop::sample::Index, String),
+        Delete(prop::sample::Index, usize),
+        Replace(prop::sample::Index, char),
+        DuplicateLine(prop::sample::Index),
+        DropLine(prop::sample::Index),
+        Truncate(prop::sample::Index),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            3 => (any::<prop::sample::Index>(), token()).prop_map(|(i, t)| Edit::Insert(i, t)),
+            2 => (any::<prop::sample::Index>(), 1usize..20).prop_map(|(i, n)| Edit::Delete(i, n)),
+            2 => (any::<prop::sample::Index>(), any::<char>()).prop_map(|(i, c)| Edit::Replace(i, c)),
+            1 => any::<prop::sample::Index>().prop_map(Edit::DuplicateLine),
+            1 => any::<prop::sample::Index>().prop_map(Edit::DropLine),
+            1 => any::<prop::sample::Index>().prop_map(Edit::Truncate),
+        ]
+    }
+
+    fn apply(text: &str, edit: &Edit) -> String {
+        let mut chars: Vec<char> = text.chars().collect();
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        match edit {
+            Edit::Insert(at, t) => {
+                let i = at.index(chars.len() + 1);
+                chars.splice(i..i, t.chars());
+            }
+            Edit::Delete(at, n) => {
+                let i = at.index(chars.len() + 1);
+                chars.drain(i..(i + n).min(chars.len()));
+            }
+            Edit::Replace(at, c) if !chars.is_empty() => {
+                let i = at.index(chars.len());
+                chars[i] = *c;
+            }
+            Edit::DuplicateLine(at) => {
+                let i = at.index(lines.len());
+                lines.insert(i, lines[i]);
+                return lines.join("\n");
+            }
+            Edit::DropLine(at) => {
+                lines.remove(at.index(lines.len()));
+                return lines.join("\n");
+            }
+            Edit::Truncate(at) => chars.truncate(at.index(chars.len() + 1)),
+            Edit::Replace(..) => {}
+        }
+        chars.into_iter().collect()
+    }
+
+    fn shipped_examples() -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+        let mut texts: Vec<String> = std::fs::read_dir(&dir)
+            .expect("examples/ exists")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .map(|p| std::fs::read_to_string(p).expect("example reads"))
+            .collect();
+        texts.sort();
+        texts
+    }
+
+    /// The contract for any text: a checked pipeline list, or an error that starts
+    /// with the file's path and, when the text is not TOML at all, its line.
+    fn check(text: &str) -> Result<(), TestCaseError> {
+        match parse_file(std::path::Path::new(FUZZ_PATH), text) {
+            Ok(pipelines) => {
+                prop_assert!(!pipelines.is_empty());
+                for p in &pipelines {
+                    prop_assert!(p.validate().is_ok());
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                prop_assert!(message.starts_with(FUZZ_PATH), "{}", message);
+                if toml::from_str::<toml::Table>(text).is_err() {
+                    let lines = text.matches('\n').count() + 1;
+                    let line = message[FUZZ_PATH.len()..]
+                        .strip_prefix(':')
+                        .and_then(|rest| rest.split(':').next())
+                        .and_then(|n| n.parse::<usize>().ok());
+                    prop_assert!(
+                        line.is_some_and(|n| (1..=lines).contains(&n)),
+                        "no line in {}",
+                        message
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::sink::arb::CASES))]
+
+        #[test]
+        fn any_text_is_a_config_or_a_named_error(text in "\\PC{0,120}") {
+            check(&text)?;
+        }
+
+        /// A plugin's own config file: JSON for its `init`, or an error naming the file.
+        #[test]
+        fn any_plugin_config_text_is_json_or_a_named_error(
+            tokens in prop::collection::vec(token(), 0..20),
+        ) {
+            let (_dir, path) = write(&tokens.concat());
+            match load_plugin_config(&path) {
+                Ok(json) => prop_assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok()),
+                Err(e) => {
+                    let message = e.to_string();
+                    prop_assert!(message.starts_with(&path.display().to_string()), "{}", message);
+                }
+            }
+        }
+
+        #[test]
+        fn token_soup_is_a_config_or_a_named_error(tokens in prop::collection::vec(token(), 0..40)) {
+            check(&tokens.concat())?;
+        }
+
+        /// The shipped examples, each edited a few times: the edits that keep the file
+        /// valid still load, the rest fail naming the file.
+        #[test]
+        fn mutated_examples_load_or_fail_by_name(
+            which in any::<prop::sample::Index>(),
+            edits in prop::collection::vec(edit(), 1..6),
+        ) {
+            let examples = shipped_examples();
+            let mut text = examples[which.index(examples.len())].clone();
+            for e in &edits {
+                text = apply(&text, e);
+            }
+            check(&text)?;
+        }
     }
 }

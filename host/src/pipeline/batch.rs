@@ -345,4 +345,141 @@ mod tests {
         let ranges: Vec<_> = rest.payload_ranges().collect();
         assert_eq!(ranges, vec![0..3, 3..4]);
     }
+
+    use proptest::prelude::*;
+
+    /// One record as the source hands it over.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Record {
+        partition: i32,
+        offset: i64,
+        key: Option<Vec<u8>>,
+        headers: Vec<Header>,
+        payload: Vec<u8>,
+    }
+
+    fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(any::<u8>(), 0..max)
+    }
+
+    fn header() -> impl Strategy<Value = Header> {
+        (
+            prop_oneof![Just(String::new()), "\\PC{0,8}"],
+            prop::option::of(bytes(8)),
+        )
+            .prop_map(|(key, value)| Header { key, value })
+    }
+
+    /// Records spread over a few partitions, offsets rising (with gaps, as after
+    /// compaction or transaction markers) within each; empty keys, empty and valueless
+    /// headers and empty payloads included.
+    fn records() -> impl Strategy<Value = Vec<Record>> {
+        let one = (
+            0i32..3,
+            1i64..4,
+            prop::option::of(bytes(4)),
+            prop::collection::vec(header(), 0..3),
+            prop_oneof![4 => bytes(64), 1 => bytes(3000)],
+        );
+        prop::collection::vec(one, 0..60).prop_map(|raw| {
+            let mut next = [0i64; 3];
+            raw.into_iter()
+                .map(|(partition, gap, key, headers, payload)| {
+                    let slot = &mut next[partition as usize];
+                    let offset = *slot;
+                    *slot += gap;
+                    Record {
+                        partition,
+                        offset,
+                        key,
+                        headers,
+                        payload,
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// The records a batch holds, read back through its framing.
+    fn unframe(batch: &Batch) -> Vec<Record> {
+        let ranges: Vec<_> = batch.payload_ranges().collect();
+        assert_eq!(ranges.len(), batch.events.len());
+        let mut end = 0;
+        for r in &ranges {
+            assert_eq!(r.start, end, "ranges are contiguous");
+            end = r.end;
+        }
+        assert_eq!(
+            end,
+            batch.payloads.len(),
+            "ranges cover the payloads exactly"
+        );
+        batch
+            .events
+            .iter()
+            .zip(ranges)
+            .map(|(e, r)| Record {
+                partition: batch.partition,
+                offset: e.offset,
+                key: e.key.clone(),
+                headers: e.headers.clone(),
+                payload: batch.payloads[r].to_vec(),
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::sink::arb::CASES))]
+
+        /// Whatever the records and limits, every record comes out of exactly one batch,
+        /// in offset order per partition, byte for byte, and no batch passes a limit by
+        /// more than the record that closed it.
+        #[test]
+        fn every_record_comes_out_once_and_whole(
+            records in records(),
+            max_rows in 1usize..20,
+            max_bytes in 1usize..5000,
+        ) {
+            let topic: Arc<str> = "t".into();
+            let mut batcher = Batcher::new(limits(max_rows, max_bytes, 1000));
+            let now = Instant::now();
+            let mut batches = Vec::new();
+            for r in &records {
+                batches.extend(batcher.push(
+                    &topic, r.partition, 1, r.offset, 0, r.key.clone(), r.headers.clone(),
+                    &r.payload, now,
+                ));
+            }
+            for b in &batches {
+                prop_assert!(b.events.len() <= max_rows);
+                let last = b.events.last().map_or(0, |e| e.payload_len as usize);
+                prop_assert!(b.payloads.len() - last < max_bytes);
+            }
+            batches.extend(batcher.drain());
+            prop_assert!(batcher.drain().is_empty());
+            let mut got: Vec<Record> = batches.iter().flat_map(unframe).collect();
+            got.sort_by_key(|r| (r.partition, r.offset));
+            let mut want = records.clone();
+            want.sort_by_key(|r| (r.partition, r.offset));
+            prop_assert_eq!(got, want);
+        }
+
+        /// Splitting at any offset keeps every event exactly once, each side framed.
+        #[test]
+        fn split_after_any_cut_keeps_every_event_once(
+            records in records(),
+            cut in prop_oneof![-2i64..130, any::<i64>()],
+        ) {
+            let mut batch = Batch::new("t".into(), 0, 1);
+            let records: Vec<Record> = records.into_iter().filter(|r| r.partition == 0).collect();
+            for r in &records {
+                batch.push(r.offset, 0, r.key.clone(), r.headers.clone(), &r.payload);
+            }
+            let rest = batch.split_after(cut);
+            let (head, tail) = (unframe(&batch), unframe(&rest));
+            prop_assert!(head.iter().all(|r| r.offset <= cut));
+            prop_assert!(tail.iter().all(|r| r.offset > cut));
+            prop_assert_eq!([head, tail].concat(), records);
+        }
+    }
 }

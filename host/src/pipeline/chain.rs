@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::batch::Batch;
-use crate::runtime::{Outcome, PluginFault, TransformInstance};
+use crate::runtime::{Outcome, PluginFault, PluginOutput, RowMeta, TransformInstance};
 
 /// A row bound for a table, tied to the source offset that produced it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,73 +128,80 @@ impl Chain {
             }
             let plugin = stage.plugin().name.clone();
             out.seen[k] = current.events.len();
-            let result = stage.process(current);
-            let mut next = Batch::new(batch.topic.clone(), batch.partition, batch.epoch);
-            match result {
+            let next = match stage.process(current) {
                 Err(fault) => {
                     dead_batch(&mut out, current, &plugin, &fault);
                     out.faults.push((k, fault));
+                    Batch::new(batch.topic.clone(), batch.partition, batch.epoch)
                 }
-                Ok(output) => {
-                    let mut rows = output.rows.iter();
-                    let mut at = 0usize;
-                    let mut route =
-                        |out: &mut ChainOutput,
-                         next: &mut Batch,
-                         event: usize,
-                         row: &crate::runtime::RowMeta| {
-                            let bytes = &output.data[at..at + row.len as usize];
-                            at += row.len as usize;
-                            let meta = &current.events[event];
-                            match &row.target {
-                                Some(target) => {
-                                    out.push_row(meta.offset, Some(target.clone()), bytes)
-                                }
-                                None if k == last => out.push_row(meta.offset, None, bytes),
-                                None => next.push(
-                                    meta.offset,
-                                    meta.timestamp_ms,
-                                    meta.key.clone(),
-                                    meta.headers.clone(),
-                                    bytes,
-                                ),
-                            }
-                        };
-                    for (i, (outcome, range)) in output
-                        .outcomes
-                        .iter()
-                        .zip(current.payload_ranges())
-                        .enumerate()
-                    {
-                        match outcome {
-                            Outcome::Emit(n) => {
-                                for row in rows.by_ref().take(*n as usize) {
-                                    route(&mut out, &mut next, i, row);
-                                }
-                            }
-                            Outcome::Reject { code, message } => {
-                                out.rejected[k] += 1;
-                                out.dead.push(DeadLetter {
-                                    offset: current.events[i].offset,
-                                    plugin: plugin.clone(),
-                                    code: code.clone(),
-                                    message: message.clone(),
-                                    payload: current.payloads[range].to_vec(),
-                                })
-                            }
-                        }
-                    }
-                    let last_event = current.events.len() - 1;
-                    for row in rows {
-                        route(&mut out, &mut next, last_event, row);
-                    }
-                }
-            }
+                Ok(output) => route(&mut out, current, k, k == last, &plugin, &output),
+            };
             owned = next;
             current = &owned;
         }
         out
     }
+}
+
+/// Sorts one stage's checked output: targeted rows (and every row of the last stage)
+/// go to `out`, rejections become dead letters, and the untargeted rest is returned
+/// as the next stage's batch. Rows past the sum of emits belong to the batch's last event.
+fn route(
+    out: &mut ChainOutput,
+    current: &Batch,
+    stage: usize,
+    is_last: bool,
+    plugin: &Arc<str>,
+    output: &PluginOutput,
+) -> Batch {
+    let mut next = Batch::new(current.topic.clone(), current.partition, current.epoch);
+    let mut rows = output.rows.iter();
+    let mut at = 0usize;
+    let mut route_row = |out: &mut ChainOutput, next: &mut Batch, event: usize, row: &RowMeta| {
+        let bytes = &output.data[at..at + row.len as usize];
+        at += row.len as usize;
+        let meta = &current.events[event];
+        match &row.target {
+            Some(target) => out.push_row(meta.offset, Some(target.clone()), bytes),
+            None if is_last => out.push_row(meta.offset, None, bytes),
+            None => next.push(
+                meta.offset,
+                meta.timestamp_ms,
+                meta.key.clone(),
+                meta.headers.clone(),
+                bytes,
+            ),
+        }
+    };
+    for (i, (outcome, range)) in output
+        .outcomes
+        .iter()
+        .zip(current.payload_ranges())
+        .enumerate()
+    {
+        match outcome {
+            Outcome::Emit(n) => {
+                for row in rows.by_ref().take(*n as usize) {
+                    route_row(out, &mut next, i, row);
+                }
+            }
+            Outcome::Reject { code, message } => {
+                out.rejected[stage] += 1;
+                out.dead.push(DeadLetter {
+                    offset: current.events[i].offset,
+                    plugin: plugin.clone(),
+                    code: code.clone(),
+                    message: message.clone(),
+                    payload: current.payloads[range].to_vec(),
+                })
+            }
+        }
+    }
+    let last_event = current.events.len() - 1;
+    for row in rows {
+        route_row(out, &mut next, last_event, row);
+    }
+    next
 }
 
 fn dead_batch(out: &mut ChainOutput, batch: &Batch, plugin: &Arc<str>, fault: &PluginFault) {
@@ -224,5 +231,123 @@ mod tests {
         assert_eq!(out.rows[1].offset, 8);
         assert_eq!(out.row_bytes(&out.rows[1]), br#"{"a":2}"#);
         assert!(out.dead.is_empty());
+    }
+
+    use crate::pipeline::batch::Header;
+    use crate::runtime::check_output;
+    use proptest::prelude::*;
+
+    fn batch(payloads: &[Vec<u8>]) -> Batch {
+        let mut batch = Batch::new("t".into(), 1, 1);
+        for (i, p) in payloads.iter().enumerate() {
+            let key = (i % 2 == 0).then(Vec::new);
+            let headers = vec![Header {
+                key: String::new(),
+                value: None,
+            }];
+            batch.push(100 + 3 * i as i64, 7, key, headers, p);
+        }
+        batch
+    }
+
+    fn outcome() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            6 => (0u32..4).prop_map(Outcome::Emit),
+            1 => Just(Outcome::Emit(u32::MAX)),
+            2 => (".{0,4}", ".{0,8}").prop_map(|(code, message)| Outcome::Reject { code, message }),
+        ]
+    }
+
+    fn row() -> impl Strategy<Value = RowMeta> {
+        (
+            prop::option::of(prop::sample::select(vec!["agg", ""]).prop_map(String::from)),
+            prop_oneof![8 => 0u32..8, 1 => Just(u32::MAX)],
+        )
+            .prop_map(|(target, len)| RowMeta { target, len })
+    }
+
+    /// A batch and what a plugin might return for it: counts mostly right, sometimes off.
+    fn case() -> impl Strategy<Value = (Batch, PluginOutput)> {
+        let payloads = prop::collection::vec(prop::collection::vec(any::<u8>(), 0..8), 1..8);
+        (
+            payloads,
+            prop::collection::vec(outcome(), 0..9),
+            prop::collection::vec(row(), 0..12),
+            -2i64..=2,
+            any::<bool>(),
+        )
+            .prop_map(|(payloads, mut outcomes, rows, skew, fit)| {
+                let batch = batch(&payloads);
+                if fit {
+                    outcomes.resize(batch.events.len(), Outcome::Emit(1));
+                }
+                let sum: u64 = rows.iter().map(|r| u64::from(r.len)).sum();
+                let len = (sum as i64 + if fit { 0 } else { skew }).clamp(0, 4096) as usize;
+                let data = (0..len).map(|i| i as u8).collect();
+                (
+                    batch,
+                    PluginOutput {
+                        outcomes,
+                        rows,
+                        data,
+                    },
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::sink::arb::CASES))]
+
+        /// Whatever a plugin returns is refused as `bad-output` or routed without a
+        /// panic: every row lands once with the offset of the event it came from,
+        /// byte for byte, and every rejection becomes a dead letter with its payload.
+        #[test]
+        fn any_plugin_output_is_routed_or_refused((batch, output) in case(), is_last in any::<bool>()) {
+            if check_output(&output, batch.events.len()).is_err() {
+                return Ok(());
+            }
+            let mut out = ChainOutput { rejected: vec![0], ..ChainOutput::default() };
+            let next = route(&mut out, &batch, 0, is_last, &"p".into(), &output);
+            let ranges: Vec<_> = batch.payload_ranges().collect();
+            // Which event each row belongs to: the emits in order, then the last event.
+            let mut owner = Vec::new();
+            for (i, o) in output.outcomes.iter().enumerate() {
+                if let Outcome::Emit(n) = o {
+                    owner.extend(std::iter::repeat_n(i, *n as usize));
+                }
+            }
+            let (mut to_out, mut to_next, mut at) = (0, 0, 0);
+            for (j, row) in output.rows.iter().enumerate() {
+                let event = owner.get(j).copied().unwrap_or(batch.events.len() - 1);
+                let bytes = &output.data[at..at + row.len as usize];
+                at += row.len as usize;
+                if row.target.is_some() || is_last {
+                    let got = &out.rows[to_out];
+                    prop_assert_eq!(got.offset, batch.events[event].offset);
+                    prop_assert_eq!(&got.target, &row.target);
+                    prop_assert_eq!(out.row_bytes(got), bytes);
+                    to_out += 1;
+                } else {
+                    let got = &next.events[to_next];
+                    prop_assert_eq!(got.offset, batch.events[event].offset);
+                    prop_assert_eq!(&got.key, &batch.events[event].key);
+                    prop_assert_eq!(&got.headers, &batch.events[event].headers);
+                    let range = next.payload_ranges().nth(to_next).expect("framed");
+                    prop_assert_eq!(&next.payloads[range], bytes);
+                    to_next += 1;
+                }
+            }
+            prop_assert_eq!((to_out, to_next), (out.rows.len(), next.events.len()));
+            let rejects: Vec<usize> = output.outcomes.iter().enumerate()
+                .filter(|(_, o)| matches!(o, Outcome::Reject { .. }))
+                .map(|(i, _)| i)
+                .collect();
+            prop_assert_eq!(out.rejected[0], rejects.len());
+            prop_assert_eq!(out.dead.len(), rejects.len());
+            for (dead, i) in out.dead.iter().zip(rejects) {
+                prop_assert_eq!(dead.offset, batch.events[i].offset);
+                prop_assert_eq!(&dead.payload[..], &batch.payloads[ranges[i].clone()]);
+            }
+        }
     }
 }

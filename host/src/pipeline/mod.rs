@@ -17,12 +17,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use rdkafka::Message;
-use rdkafka::message::Headers;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use self::batch::{Batch, Batcher, Header};
+use self::batch::{Batch, Batcher};
 use self::chain::{Chain, ChainOutput};
 use self::control::PipelineControl;
 use self::flow::{Flow, InFlightBytes, Offer};
@@ -160,7 +159,7 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
                 Ok(m) => {
                     let Some(epoch) = ownership.epoch(m.topic(), m.partition()) else { continue };
                     let topic = topics.entry(m.topic().to_owned()).or_insert_with(|| m.topic().into()).clone();
-                    let headers = m.headers().map(|hs| hs.iter().map(|h| Header { key: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec) }).collect()).unwrap_or_default();
+                    let headers = kafka::headers(m.headers());
                     let ts = m.timestamp().to_millis().unwrap_or(-1);
                     let payload = m.payload().unwrap_or(&[]);
                     shared.stats.consumed(1);

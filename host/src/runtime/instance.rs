@@ -446,7 +446,7 @@ fn from_wit(output: transformer::sluice::plugin::types::Output) -> PluginOutput 
 }
 
 /// Checks the framing: one outcome per event, emits within the rows, lengths within the data.
-fn check_output(output: &PluginOutput, events: usize) -> Result<(), PluginFault> {
+pub(crate) fn check_output(output: &PluginOutput, events: usize) -> Result<(), PluginFault> {
     if output.outcomes.len() != events {
         return Err(PluginFault::BadOutput(format!(
             "{} outcomes for {events} events",
@@ -548,5 +548,66 @@ impl GeneratorInstance {
                 .collect(),
             values: out.values,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn outcome() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            6 => (0u32..4).prop_map(Outcome::Emit),
+            1 => any::<u32>().prop_map(Outcome::Emit),
+            2 => (".{0,4}", ".{0,8}").prop_map(|(code, message)| Outcome::Reject { code, message }),
+        ]
+    }
+
+    fn row() -> impl Strategy<Value = RowMeta> {
+        (
+            prop::option::of(prop::sample::select(vec!["agg", ""]).prop_map(String::from)),
+            prop_oneof![8 => 0u32..8, 1 => any::<u32>()],
+        )
+            .prop_map(|(target, len)| RowMeta { target, len })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::sink::arb::CASES))]
+
+        /// Any outcome, row and length combination a plugin can return is accepted
+        /// exactly when it frames the batch, and otherwise becomes `bad-output`.
+        #[test]
+        fn any_framing_is_accepted_or_bad_output(
+            events in 0usize..6,
+            outcomes in prop::collection::vec(outcome(), 0..8),
+            rows in prop::collection::vec(row(), 0..10),
+            data_len in prop_oneof![0usize..64, any::<u32>().prop_map(|n| n as usize)],
+            (one_per_event, exact_data) in (any::<bool>(), any::<bool>()),
+        ) {
+            // Half the cases get the counts right, so the later checks are reached too.
+            let mut outcomes = outcomes;
+            if one_per_event {
+                outcomes.resize(events, Outcome::Emit(0));
+            }
+            let sum: u64 = rows.iter().map(|r| u64::from(r.len)).sum();
+            let data_len = if exact_data { sum as usize } else { data_len };
+            let output = PluginOutput { outcomes, rows, data: vec![0; data_len.min(1 << 16)] };
+            let emitted: u64 = output.outcomes.iter().map(|o| match o {
+                Outcome::Emit(n) => u64::from(*n),
+                Outcome::Reject { .. } => 0,
+            }).sum();
+            let bytes: u64 = output.rows.iter().map(|r| u64::from(r.len)).sum();
+            let frames = output.outcomes.len() == events
+                && emitted <= output.rows.len() as u64
+                && bytes == output.data.len() as u64;
+            match check_output(&output, events) {
+                Ok(()) => prop_assert!(frames),
+                Err(fault) => {
+                    prop_assert!(!frames);
+                    prop_assert_eq!(fault.code(), "bad-output");
+                }
+            }
+        }
     }
 }

@@ -9,6 +9,9 @@ mod limits;
 mod plugin;
 
 pub use engine::Runtime;
+/// The framing check, for the chain's tests of what it accepts.
+#[cfg(test)]
+pub(crate) use instance::check_output;
 pub use instance::{
     Generated, GeneratorInstance, Outcome, PluginFault, PluginOutput, RowMeta, TransformInstance,
     TrapKind,

@@ -2,6 +2,8 @@
 //! rows a table already holds (by source offset), and sends unwritable rows to the
 //! dead-letter table. Data flows in from `pipeline::chain` and out to ClickHouse.
 
+#[cfg(test)]
+pub(crate) mod arb;
 pub mod clickhouse;
 pub mod rowbinary;
 pub mod schema;
@@ -394,6 +396,97 @@ mod tests {
             encode_json_row(&mut buf, &t, br#"{"n":"many"}"#, SOURCE, 0).expect_err("bad");
         assert_eq!(code, "schema");
         assert!(msg.contains("column n"), "{msg}");
+    }
+
+    /// A table with a column of every type the schema parser supports.
+    fn every_type() -> Table {
+        table(&[
+            ("s", "String"),
+            ("fs", "FixedString(4)"),
+            ("i8", "Int8"),
+            ("i16", "Int16"),
+            ("i32", "Int32"),
+            ("i64", "Int64"),
+            ("u8", "UInt8"),
+            ("u16", "UInt16"),
+            ("u32", "UInt32"),
+            ("u64", "UInt64"),
+            ("f32", "Float32"),
+            ("f64", "Float64"),
+            ("b", "Bool"),
+            ("d", "Date"),
+            ("dt", "DateTime('UTC')"),
+            ("dt64", "DateTime64(3, 'UTC')"),
+            ("id", "UUID"),
+            ("e8", "Enum8('a' = 1, 'b' = -2)"),
+            ("e16", "Enum16('x' = 1000)"),
+            ("n", "Nullable(Int32)"),
+            ("a", "Array(String)"),
+            ("aa", "Array(Array(Nullable(UInt16)))"),
+            ("lc", "LowCardinality(Nullable(String))"),
+            ("_topic", "String"),
+            ("_partition", "Int32"),
+            ("_offset", "Int64"),
+            ("_plugin_version", "String"),
+        ])
+    }
+
+    use crate::sink::arb;
+    use proptest::prelude::*;
+
+    /// A JSON object whose keys are mostly the table's columns.
+    fn row_object() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            4 => prop::sample::select(
+                every_type().columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>()
+            ),
+            1 => ".{0,4}",
+        ];
+        prop::collection::btree_map(key, arb::json_value(), 0..12)
+            .prop_map(|m| Value::Object(m.into_iter().collect()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(arb::CASES))]
+
+        /// Any bytes as a row: a row, or one of the dead-letter codes, never a panic.
+        #[test]
+        fn any_bytes_become_a_row_or_a_reason(
+            bytes in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..64),
+                arb::json_value().prop_map(|v| v.to_string().into_bytes()),
+                row_object().prop_map(|v| v.to_string().into_bytes()),
+            ],
+            offset in any::<i64>(),
+        ) {
+            let mut buf = Vec::new();
+            if let Err((code, message)) = encode_json_row(&mut buf, &every_type(), &bytes, SOURCE, offset) {
+                prop_assert!(["bad-json", "not-object", "schema"].contains(&code), "{}", code);
+                prop_assert!(!message.is_empty());
+            }
+        }
+
+        /// A JSON object is never `bad-json` or `not-object`; a schema refusal names
+        /// the column, and an encoded row ends with the host's offset column.
+        #[test]
+        fn objects_encode_or_name_the_column(row in row_object(), offset in any::<i64>()) {
+            let bytes = row.to_string().into_bytes();
+            let table = every_type();
+            let mut buf = Vec::new();
+            match encode_json_row(&mut buf, &table, &bytes, SOURCE, offset) {
+                Ok(()) => {
+                    let tail = [&offset.to_le_bytes()[..], b"\x03abc"].concat();
+                    prop_assert!(buf.ends_with(&tail));
+                }
+                Err((code, message)) => {
+                    prop_assert_eq!(code, "schema");
+                    prop_assert!(
+                        table.columns.iter().any(|c| message.starts_with(&format!("column {}: ", c.name))),
+                        "{}", message
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -299,9 +299,10 @@ fn parse_date(s: &str) -> Option<(i64, &str)> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let y: i64 = s[0..4].parse().ok()?;
-    let m: u32 = s[5..7].parse().ok()?;
-    let d: u32 = s[8..10].parse().ok()?;
+    // `get`, not indexing: a multi-byte character may straddle any of these bounds.
+    let y: i64 = s.get(0..4)?.parse().ok()?;
+    let m: u32 = s.get(5..7)?.parse().ok()?;
+    let d: u32 = s.get(8..10)?.parse().ok()?;
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
@@ -322,9 +323,9 @@ pub fn parse_datetime(s: &str) -> Option<i128> {
     if b.len() < 8 || b[2] != b':' || b[5] != b':' {
         return None;
     }
-    let h: i128 = rest[0..2].parse().ok()?;
-    let mi: i128 = rest[3..5].parse().ok()?;
-    let se: i128 = rest[6..8].parse().ok()?;
+    let h: i128 = rest.get(0..2)?.parse().ok()?;
+    let mi: i128 = rest.get(3..5)?.parse().ok()?;
+    let se: i128 = rest.get(6..8)?.parse().ok()?;
     if h > 23 || mi > 59 || se > 60 {
         return None;
     }
@@ -351,8 +352,8 @@ pub fn parse_datetime(s: &str) -> Option<i128> {
             if tz.len() != 4 {
                 return None;
             }
-            let oh: i128 = tz[0..2].parse().ok()?;
-            let om: i128 = tz[2..4].parse().ok()?;
+            let oh: i128 = tz.get(0..2)?.parse().ok()?;
+            let om: i128 = tz.get(2..4)?.parse().ok()?;
             Some(nanos - sign * (oh * 60 + om) * 60 * 1_000_000_000)
         }
     }
@@ -461,6 +462,21 @@ mod tests {
         assert!(enc("DateTime", Val::Json(&json!("2026-13-01 00:00:00"))).is_err());
     }
 
+    /// Found by `near_miss_times_parse_or_are_refused`: a multi-byte character across a
+    /// field boundary panicked the slicing (and with it the pipeline worker).
+    #[test]
+    fn multi_byte_characters_in_times_are_refused() {
+        for text in [
+            "2026-01-😀01T00:00:01Z",
+            "2026-01-0é",
+            "2026-01-01 00:00:0é",
+            "2026-01-01T00:00:01+1é2",
+        ] {
+            assert!(parse_datetime(text).is_none(), "{text}");
+            assert!(enc("DateTime", Val::Json(&json!(text))).is_err(), "{text}");
+        }
+    }
+
     #[test]
     fn nullable_array_enum_uuid() {
         assert_eq!(
@@ -495,5 +511,129 @@ mod tests {
             b"ab\0"
         );
         assert!(enc("FixedString(1)", Val::Json(&json!("ab"))).is_err());
+    }
+
+    use crate::sink::arb;
+    use proptest::prelude::*;
+
+    /// Bytes a value of `ty` always takes, for the types whose width is fixed.
+    fn fixed_width(ty: &ColumnType) -> Option<usize> {
+        Some(match ty.plain() {
+            ColumnType::Int(w) | ColumnType::UInt(w) | ColumnType::Enum(w, _) => usize::from(*w),
+            ColumnType::FixedString(n) => *n,
+            ColumnType::Float32 | ColumnType::DateTime => 4,
+            ColumnType::Float64 | ColumnType::DateTime64(_) => 8,
+            ColumnType::Bool => 1,
+            ColumnType::Date => 2,
+            ColumnType::Uuid => 16,
+            _ => return None,
+        })
+    }
+
+    fn read_varint(bytes: &[u8]) -> (u64, usize) {
+        let mut v = 0u64;
+        for (i, b) in bytes.iter().enumerate() {
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return (v, i + 1);
+            }
+        }
+        panic!("unterminated varint");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(arb::CASES))]
+
+        /// Any JSON, any text, any bytes, or nothing, against any supported column type:
+        /// it encodes (at the type's width) or is refused, never a panic.
+        #[test]
+        fn any_value_encodes_or_is_refused(
+            name in arb::type_name(),
+            json in arb::json_value(),
+            text in arb::time_text(),
+            bytes in prop::collection::vec(any::<u8>(), 0..24),
+        ) {
+            let Ok(ty) = ColumnType::parse(&name) else { return Ok(()) };
+            let mut out = Vec::new();
+            encode(&mut out, &ty, Val::Missing).expect("every type has a default");
+            for val in [Val::Json(&json), Val::Str(&text), Val::Bytes(&bytes)] {
+                let mut out = Vec::new();
+                if encode(&mut out, &ty, val).is_ok()
+                    && let Some(w) = fixed_width(&ty)
+                {
+                    prop_assert_eq!(out.len(), w, "{} from {:?}", ty, val);
+                }
+            }
+        }
+
+        /// Text near a date, a time or a UUID is one (at the type's width) or refused.
+        #[test]
+        fn near_miss_times_parse_or_are_refused(
+            text in arb::time_text(),
+            name in prop::sample::select(vec!["Date", "DateTime", "DateTime64(0)", "DateTime64(9)", "UUID"]),
+        ) {
+            let ty = ColumnType::parse(name).expect("type parses");
+            let mut out = Vec::new();
+            if encode(&mut out, &ty, Val::Json(&json!(text))).is_ok() {
+                prop_assert_eq!(Some(out.len()), fixed_width(&ty));
+            }
+        }
+
+        /// Integers land as their exact little-endian bytes when they fit the column,
+        /// whether given as a JSON number or as text, and are refused when they do not.
+        #[test]
+        fn integers_round_trip_or_are_refused(
+            n in prop_oneof![any::<i64>(), -70_000i64..70_000],
+            width in prop::sample::select(vec![1u8, 2, 4, 8]),
+            signed in any::<bool>(),
+            as_text in any::<bool>(),
+        ) {
+            let ty = if signed { ColumnType::Int(width) } else { ColumnType::UInt(width) };
+            let bits = u32::from(width) * 8;
+            let fits = if signed {
+                let half = 1i128 << (bits - 1);
+                (-half..half).contains(&i128::from(n))
+            } else {
+                (0..1i128 << bits).contains(&i128::from(n))
+            };
+            let json = if as_text { json!(n.to_string()) } else { json!(n) };
+            let mut out = Vec::new();
+            match encode(&mut out, &ty, Val::Json(&json)) {
+                Ok(()) => {
+                    prop_assert!(fits, "{} accepted {}", ty, n);
+                    prop_assert_eq!(&out[..], &n.to_le_bytes()[..usize::from(width)]);
+                }
+                Err(e) => {
+                    prop_assert!(!fits, "{} refused {}: {}", ty, n, e);
+                    prop_assert_eq!(e.0, format!("cannot write {n} to {ty}"));
+                }
+            }
+        }
+
+        #[test]
+        fn u64_round_trips(n in any::<u64>()) {
+            let mut out = Vec::new();
+            encode(&mut out, &ColumnType::UInt(8), Val::Json(&json!(n))).expect("fits");
+            prop_assert_eq!(out, n.to_le_bytes());
+        }
+
+        #[test]
+        fn floats_round_trip(f in any::<f64>().prop_filter("JSON has no NaN or inf", |f| f.is_finite())) {
+            let mut out = Vec::new();
+            encode(&mut out, &ColumnType::Float64, Val::Json(&json!(f))).expect("finite");
+            prop_assert_eq!(out, f.to_le_bytes());
+        }
+
+        /// Strings and raw bytes come back whole after their varint length.
+        #[test]
+        fn strings_round_trip(s in "\\PC{0,300}", bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            for (val, want) in [(Val::Json(&json!(s)), s.as_bytes()), (Val::Bytes(&bytes), &bytes[..])] {
+                let mut out = Vec::new();
+                encode(&mut out, &ColumnType::String, val).expect("strings take anything");
+                let (len, at) = read_varint(&out);
+                prop_assert_eq!(len, want.len() as u64);
+                prop_assert_eq!(&out[at..], want);
+            }
+        }
     }
 }

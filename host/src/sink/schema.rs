@@ -38,6 +38,14 @@ pub enum ColumnType {
     LowCardinality(Box<ColumnType>),
 }
 
+/// ClickHouse's own bound on `FixedString(n)`. A larger n cannot come from a real
+/// table, and would make the sink pad every row to that size.
+const MAX_FIXED_STRING: usize = 0xFF_FFFF;
+
+/// Deepest `Array(Nullable(...))` nesting accepted; parsing and encoding recurse once
+/// per level, so an absurd type name must not exhaust the stack.
+const MAX_NESTING: usize = 32;
+
 /// A type name the sink cannot write; names the column so the user can fix the table.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unsupported column type `{0}`")]
@@ -46,20 +54,31 @@ pub struct UnsupportedType(pub String);
 impl ColumnType {
     /// Parses a ClickHouse type name such as `Array(LowCardinality(String))`.
     pub fn parse(name: &str) -> Result<Self, UnsupportedType> {
+        Self::parse_nested(name, 0)
+    }
+
+    fn parse_nested(name: &str, depth: usize) -> Result<Self, UnsupportedType> {
         let name = name.trim();
         let unsupported = || UnsupportedType(name.to_owned());
+        if depth > MAX_NESTING {
+            return Err(unsupported());
+        }
         let (head, args) = match name.find('(') {
             Some(i) if name.ends_with(')') => (&name[..i], Some(&name[i + 1..name.len() - 1])),
             Some(_) => return Err(unsupported()),
             None => (name, None),
         };
         let inner = |args: Option<&str>| -> Result<Box<ColumnType>, UnsupportedType> {
-            Ok(Box::new(ColumnType::parse(args.ok_or_else(unsupported)?)?))
+            Ok(Box::new(ColumnType::parse_nested(
+                args.ok_or_else(unsupported)?,
+                depth + 1,
+            )?))
         };
         Ok(match head {
             "String" => ColumnType::String,
             "FixedString" => ColumnType::FixedString(
                 args.and_then(|a| a.trim().parse().ok())
+                    .filter(|n| (1..=MAX_FIXED_STRING).contains(n))
                     .ok_or_else(unsupported)?,
             ),
             "Int8" => ColumnType::Int(1),
@@ -222,6 +241,62 @@ mod tests {
             "unsupported column type `Map(String, UInt64)`"
         );
         assert!(ColumnType::parse("Decimal(10, 2)").is_err());
+        // Found by `any_value_encodes_or_is_refused`: padding a missing value to this
+        // size aborted the process on allocation.
+        assert!(ColumnType::parse("FixedString(8644635918651871337)").is_err());
+        assert!(ColumnType::parse("FixedString(0)").is_err());
+        assert!(ColumnType::parse("FixedString(16777215)").is_ok());
         assert!(ColumnType::parse("Array(").is_err());
+    }
+
+    /// Found by hand while fuzzing the parser: 100k levels overflowed the stack and
+    /// aborted the process.
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let nested = |n: usize| format!("{}String{}", "Array(".repeat(n), ")".repeat(n));
+        assert!(ColumnType::parse(&nested(MAX_NESTING)).is_ok());
+        assert!(ColumnType::parse(&nested(MAX_NESTING + 1)).is_err());
+        let n = 100_000;
+        let name = format!("{}String{}", "Array(".repeat(n), ")".repeat(n));
+        assert!(ColumnType::parse(&name).is_err());
+    }
+
+    use crate::sink::arb;
+    use proptest::prelude::*;
+
+    fn has_enum(t: &ColumnType) -> bool {
+        match t {
+            ColumnType::Enum(..) => true,
+            ColumnType::Nullable(t) | ColumnType::Array(t) | ColumnType::LowCardinality(t) => {
+                has_enum(t)
+            }
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(arb::CASES))]
+
+        #[test]
+        fn any_text_parses_or_is_refused_by_name(name in "\\PC{0,40}") {
+            if let Err(e) = ColumnType::parse(&name) {
+                prop_assert_eq!(e.0, name.trim());
+            }
+        }
+
+        #[test]
+        fn near_miss_type_names_never_panic(name in arb::mangled_type_name()) {
+            let _ = ColumnType::parse(&name);
+        }
+
+        /// What parses prints back to itself (enums print without their names).
+        #[test]
+        fn parsed_types_print_back(name in arb::type_name()) {
+            if let Ok(ty) = ColumnType::parse(&name)
+                && !has_enum(&ty)
+            {
+                prop_assert_eq!(ColumnType::parse(&ty.to_string()), Ok(ty));
+            }
+        }
     }
 }

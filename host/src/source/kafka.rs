@@ -3,6 +3,7 @@
 //! partition it still owns, after the sink has acknowledged the rows.
 
 use std::collections::HashMap;
+use std::ffi::CStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -14,8 +15,11 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::error::KafkaResult;
+use rdkafka::message::{BorrowedHeaders, Headers};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tracing::{info, warn};
+
+use crate::pipeline::batch::Header;
 
 /// How long a revoke waits for in-flight batches of the revoked partitions.
 const REVOKE_WAIT: Duration = Duration::from_secs(60);
@@ -218,6 +222,43 @@ fn check_reachable<C: Consumer<SourceContext>>(consumer: &C, brokers: &str) -> R
         })
 }
 
+/// A record's headers as the batch holds them. rdkafka's own accessor unwraps each key
+/// as UTF-8 and panics on one that is not, which any producer can send, so the keys
+/// are read through librdkafka here and made valid lossily (the plugin API types keys
+/// as strings); values stay bytes, and a null value stays `None`.
+#[allow(unsafe_code)]
+pub fn headers(headers: Option<&BorrowedHeaders>) -> Vec<Header> {
+    use rdkafka::bindings::{rd_kafka_header_get_all, rd_kafka_headers_t, rd_kafka_resp_err_t};
+    let Some(headers) = headers else {
+        return Vec::new();
+    };
+    // rdkafka's own cast: a `BorrowedHeaders` reference is the native header list.
+    let native = headers as *const BorrowedHeaders as *const rd_kafka_headers_t;
+    (0..headers.count())
+        .map_while(|idx| {
+            let mut name = std::ptr::null();
+            let mut value = std::ptr::null();
+            let mut size = 0usize;
+            // SAFETY: `native` is the message's live header list, borrowed for this
+            // call; librdkafka returns a NUL-terminated name and a value of `size`
+            // bytes (or null) inside it, both copied before the borrow ends.
+            let err =
+                unsafe { rd_kafka_header_get_all(native, idx, &mut name, &mut value, &mut size) };
+            if err != rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || name.is_null() {
+                return None;
+            }
+            // SAFETY: as above.
+            let key = unsafe { CStr::from_ptr(name) }
+                .to_string_lossy()
+                .into_owned();
+            let value = (!value.is_null())
+                // SAFETY: as above.
+                .then(|| unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) }.to_vec());
+            Some(Header { key, value })
+        })
+        .collect()
+}
+
 /// Commits `next_offset` for a partition, if we still own it under `epoch`.
 pub fn commit(
     consumer: &KafkaConsumer,
@@ -237,4 +278,49 @@ pub fn commit(
         .commit(&list, CommitMode::Sync)
         .with_context(|| format!("committing {topic}/{partition} at {next_offset}"))?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+
+    /// Found by `tests/bad_input.rs`: a header key that is not UTF-8 panicked
+    /// rdkafka's accessor, and with it the pipeline's reader.
+    #[test]
+    #[allow(unsafe_code)]
+    fn non_utf8_header_keys_are_read_lossily() {
+        use rdkafka::bindings::{rd_kafka_header_add, rd_kafka_headers_t};
+        let owned = OwnedHeaders::new()
+            .insert(KafkaHeader {
+                key: "trace",
+                value: None::<&[u8]>,
+            })
+            .insert(KafkaHeader {
+                key: "",
+                value: Some(&[0xffu8][..]),
+            });
+        let native = owned.as_borrowed() as *const BorrowedHeaders as *mut rd_kafka_headers_t;
+        let key = [0xffu8, b'k'];
+        // SAFETY: `native` is the list `owned` holds; librdkafka copies the key.
+        unsafe { rd_kafka_header_add(native, key.as_ptr().cast(), 2, std::ptr::null(), 0) };
+        assert_eq!(
+            headers(Some(owned.as_borrowed())),
+            vec![
+                Header {
+                    key: "trace".into(),
+                    value: None
+                },
+                Header {
+                    key: String::new(),
+                    value: Some(vec![0xff])
+                },
+                Header {
+                    key: "\u{fffd}k".into(),
+                    value: None
+                },
+            ]
+        );
+        assert!(headers(None).is_empty());
+    }
 }
