@@ -379,3 +379,83 @@ async fn an_unwritable_table_pauses_reads_and_resumes_without_loss() {
         "reads paused while ClickHouse refused writes, and resumed: {log}"
     );
 }
+
+/// A dead-letter insert that fails is not skipped: it holds that partition's commit
+/// like a data insert, and once the table is back every bad record is there once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_dead_letter_write_blocks_the_commit_until_it_lands() {
+    let svc = Services::require();
+    let db = svc.fresh_database("deadblock").await;
+    let topic = svc.topic("deadblock", 1).await;
+    let group = format!("dl-{topic}");
+    let mut host = svc
+        .host(&db)
+        .arg("--plugin")
+        .arg(plugin("sentiment"))
+        .args([
+            "--topic",
+            &topic,
+            "--table",
+            "tweet_sentiment",
+            "--group",
+            &group,
+        ])
+        .args(["--batch-rows", "50", "--batch-ms", "50"])
+        .spawn()
+        .expect("host starts");
+    generate(&svc, &topic, r#"{"kind":"tweets"}"#, 100, 3, 0);
+    wait_for("the first rows", Duration::from_secs(60), || async {
+        let n = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
+        (n == 100, format!("{n} of 100"))
+    })
+    .await;
+    let ch = svc.ch(&db);
+    ch.query("RENAME TABLE dead_letters TO dead_letters_away")
+        .execute()
+        .await
+        .expect("rename away");
+    let bad: Vec<(Option<Vec<u8>>, Vec<u8>)> = (0..20)
+        .map(|i| (None, format!("not json {i}").into_bytes()))
+        .collect();
+    produce(&svc.brokers, &topic, &bad).await;
+    generate(&svc, &topic, r#"{"kind":"tweets"}"#, 100, 4, 0);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (committed, _) = committed_and_end(&svc.brokers, &group, &topic, 1)[0];
+    assert!(
+        committed <= 100,
+        "no commit past the dead letters that could not be written: {committed}"
+    );
+    ch.query("RENAME TABLE dead_letters_away TO dead_letters")
+        .execute()
+        .await
+        .expect("rename back");
+    wait_for(
+        "everything after the outage",
+        Duration::from_secs(60),
+        || async {
+            let rows = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
+            let dead = svc.count(&db, "SELECT count() FROM dead_letters").await;
+            (
+                rows == 200 && dead == 20,
+                format!("{rows} rows, {dead} dead"),
+            )
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(terminate(&mut host), "host exits cleanly");
+    let (committed, end) = committed_and_end(&svc.brokers, &group, &topic, 1)[0];
+    assert_eq!(committed, end, "committed once everything landed");
+    assert_eq!(
+        svc.count(&db, "SELECT count() FROM tweet_sentiment").await,
+        200
+    );
+    assert_eq!(
+        svc.count(
+            &db,
+            "SELECT count() FROM (SELECT DISTINCT _offset FROM dead_letters WHERE code = 'bad-json')"
+        )
+        .await,
+        20
+    );
+}

@@ -68,7 +68,52 @@ pub struct Table {
     pub name: String,
     /// Columns the sink writes (not MATERIALIZED, ALIAS or DEFAULT).
     pub columns: Vec<Column>,
+    /// How the table is partitioned: an insert is atomic only within one partition,
+    /// so the sink cuts inserts where the partition changes.
+    pub partition: PartitionKey,
     insert_sql: String,
+}
+
+/// A table's `PARTITION BY`, as far as the sink can evaluate it per row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartitionKey {
+    /// Not partitioned: every insert is one partition.
+    None,
+    /// `toYYYYMM(column)`, by the index of that column among the written ones.
+    Month(usize),
+    /// `toYYYYMMDD(column)`.
+    Day(usize),
+    /// An expression the sink cannot evaluate; inserts spanning it are not atomic.
+    Unknown(String),
+}
+
+impl PartitionKey {
+    /// Reads `partition_key` of `system.tables` against the written columns.
+    pub fn parse(expr: &str, columns: &[Column]) -> Self {
+        let expr = expr.trim();
+        if expr.is_empty() || expr == "tuple()" {
+            return PartitionKey::None;
+        }
+        let call = |name: &str| {
+            expr.strip_prefix(name)
+                .and_then(|r| r.strip_prefix('('))
+                .and_then(|r| r.strip_suffix(')'))
+                .map(|c| c.trim().trim_matches('`'))
+                .and_then(|c| {
+                    columns.iter().position(|col| {
+                        col.name == c
+                            && matches!(col.ty.plain(), ColumnType::DateTime | ColumnType::Date)
+                    })
+                })
+        };
+        if let Some(i) = call("toYYYYMMDD") {
+            PartitionKey::Day(i)
+        } else if let Some(i) = call("toYYYYMM") {
+            PartitionKey::Month(i)
+        } else {
+            PartitionKey::Unknown(expr.to_owned())
+        }
+    }
 }
 
 impl Table {
@@ -175,9 +220,22 @@ impl ClickHouse {
             .collect::<Vec<_>>()
             .join(", ");
         let insert_sql = format!("INSERT INTO `{name}` ({list}) FORMAT RowBinary");
+        let key: Vec<String> = self
+            .client
+            .query("SELECT partition_key FROM system.tables WHERE database = ? AND name = ?")
+            .bind(&self.database)
+            .bind(name)
+            .fetch_all()
+            .await
+            .with_context(|| format!("cannot read the partition key of table {name}"))?;
+        let partition = PartitionKey::parse(key.first().map_or("", String::as_str), &columns);
+        if let PartitionKey::Unknown(expr) = &partition {
+            tracing::warn!(table = name, partition_by = %expr, "The sink cannot evaluate this PARTITION BY; a batch that spans two partitions is written as two non-atomic parts, which a ClickHouse crash between them can split (see docs/guarantees.md).");
+        }
         Ok(Arc::new(Table {
             name: name.to_owned(),
             columns,
+            partition,
             insert_sql,
         }))
     }
@@ -266,6 +324,7 @@ impl Table {
         Self {
             name: name.into(),
             columns,
+            partition: PartitionKey::None,
             insert_sql: String::new(),
         }
     }

@@ -16,9 +16,11 @@ use anyhow::Result;
 use serde_json::Value;
 
 use self::clickhouse::{
-    ClickHouse, OFFSET_COLUMN, PARTITION_COLUMN, TOPIC_COLUMN, Table, VERSION_COLUMN, dedup_token,
+    ClickHouse, OFFSET_COLUMN, PARTITION_COLUMN, PartitionKey, TOPIC_COLUMN, Table, VERSION_COLUMN,
+    dedup_token,
 };
 use self::rowbinary::{EncodeError, Val, encode};
+use self::schema::ColumnType;
 use crate::pipeline::chain::{ChainOutput, DeadLetter};
 
 /// Where a batch's rows came from: filled into the host columns of every row.
@@ -173,9 +175,10 @@ impl Sink {
         marks: &Marks,
     ) -> Result<Written> {
         let mut written = Written::default();
-        let mut buffers: Vec<(Arc<Table>, Vec<u8>, u64, OffsetRange)> = Vec::new();
+        let mut inserts: Vec<Insert> = Vec::new();
         let mut host_dead: Vec<DeadLetter> = Vec::new();
         let host: Arc<str> = "host".into();
+        let mut scratch = Vec::new();
         for row in &out.rows {
             let bytes = out.row_bytes(row);
             let table = match &row.target {
@@ -198,27 +201,31 @@ impl Sink {
                 written.skipped += 1;
                 continue;
             }
-            let slot = match buffers.iter().position(|(t, ..)| t.name == table.name) {
-                Some(i) => i,
-                None => {
-                    buffers.push((
-                        table.clone(),
-                        Vec::with_capacity(out.data.len() + out.rows.len() * 32),
-                        0,
-                        OffsetRange::default(),
-                    ));
-                    buffers.len() - 1
-                }
-            };
-            let (table, buf, count, range) = &mut buffers[slot];
-            let start = buf.len();
-            match encode_json_row(buf, table, bytes, source, row.offset) {
-                Ok(()) => {
-                    *count += 1;
-                    range.add(row.offset);
+            scratch.clear();
+            match encode_json_row(&mut scratch, table, bytes, source, row.offset) {
+                Ok(part) => {
+                    // A table's rows go in offset order, and a new insert starts where
+                    // the table partition changes, so each insert is atomic and a
+                    // crash between two leaves a prefix that the marks describe.
+                    let slot = match inserts.iter().rposition(|i| i.table.name == table.name) {
+                        Some(i) if inserts[i].part == part => i,
+                        _ => {
+                            inserts.push(Insert {
+                                table: table.clone(),
+                                buf: Vec::with_capacity(out.data.len() + out.rows.len() * 32),
+                                count: 0,
+                                range: OffsetRange::default(),
+                                part,
+                            });
+                            inserts.len() - 1
+                        }
+                    };
+                    let insert = &mut inserts[slot];
+                    insert.buf.extend_from_slice(&scratch);
+                    insert.count += 1;
+                    insert.range.add(row.offset);
                 }
                 Err((code, message)) => {
-                    buf.truncate(start);
                     host_dead.push(DeadLetter {
                         offset: row.offset,
                         plugin: host.clone(),
@@ -244,11 +251,11 @@ impl Sink {
             dead_range.add(dead.offset);
             written.dead += 1;
         }
-        for (table, buf, count, range) in buffers {
-            if count > 0 {
-                self.ch.insert(&table, buf, &range.token(source)).await?;
-                written.rows += count;
-            }
+        for insert in inserts {
+            self.ch
+                .insert(&insert.table, insert.buf, &insert.range.token(source))
+                .await?;
+            written.rows += insert.count;
         }
         if written.dead > 0 {
             self.ch
@@ -257,6 +264,16 @@ impl Sink {
         }
         Ok(written)
     }
+}
+
+/// Rows bound for one table partition of one table, sent as one insert.
+struct Insert {
+    table: Arc<Table>,
+    buf: Vec<u8>,
+    count: u64,
+    range: OffsetRange,
+    /// The table partition the rows fall in (`None`: unpartitioned or unknown).
+    part: Option<i64>,
 }
 
 /// The source offsets one insert covers, for its deduplication token.
@@ -283,13 +300,19 @@ fn encode_json_row(
     json: &[u8],
     source: Source<'_>,
     offset: i64,
-) -> Result<(), (&'static str, String)> {
+) -> Result<Option<i64>, (&'static str, String)> {
     let value: Value = serde_json::from_slice(json)
         .map_err(|e| ("bad-json", format!("row is not valid JSON: {e}")))?;
     let Value::Object(fields) = value else {
         return Err(("not-object", "row is not a JSON object".into()));
     };
-    for column in &table.columns {
+    let (key_column, by_day) = match table.partition {
+        PartitionKey::Month(i) => (Some(i), false),
+        PartitionKey::Day(i) => (Some(i), true),
+        PartitionKey::None | PartitionKey::Unknown(_) => (None, false),
+    };
+    let mut part = None;
+    for (i, column) in table.columns.iter().enumerate() {
         let val = match column.name.as_str() {
             TOPIC_COLUMN => Val::Str(source.topic),
             PARTITION_COLUMN => Val::Int(i64::from(source.partition)),
@@ -297,10 +320,33 @@ fn encode_json_row(
             VERSION_COLUMN => Val::Str(source.version),
             name => fields.get(name).map_or(Val::Missing, Val::Json),
         };
+        let start = buf.len();
         encode(buf, &column.ty, val)
             .map_err(|EncodeError(e)| ("schema", format!("column {}: {e}", column.name)))?;
+        if key_column == Some(i) {
+            part = partition_of(&column.ty, &buf[start..], by_day);
+        }
     }
-    Ok(())
+    Ok(part)
+}
+
+/// The table partition (`YYYYMM` or `YYYYMMDD`, in UTC) of an encoded Date or
+/// DateTime value, read back from its RowBinary bytes so it agrees with what the
+/// server receives.
+fn partition_of(ty: &ColumnType, encoded: &[u8], by_day: bool) -> Option<i64> {
+    let days = match ty.plain() {
+        ColumnType::DateTime => {
+            i64::from(u32::from_le_bytes(encoded.get(..4)?.try_into().ok()?)).div_euclid(86_400)
+        }
+        ColumnType::Date => i64::from(u16::from_le_bytes(encoded.get(..2)?.try_into().ok()?)),
+        _ => return None,
+    };
+    let (y, m, d) = rowbinary::civil_from_days(days);
+    Some(if by_day {
+        y * 10_000 + i64::from(m) * 100 + i64::from(d)
+    } else {
+        y * 100 + i64::from(m)
+    })
 }
 
 fn encode_dead_letter(
@@ -338,6 +384,81 @@ fn encode_dead_letter(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitions_are_read_back_from_the_encoded_time() {
+        let mut buf = Vec::new();
+        encode(
+            &mut buf,
+            &ColumnType::DateTime,
+            Val::Json(&serde_json::json!("2026-01-31 23:59:59")),
+        )
+        .expect("encodes");
+        assert_eq!(
+            partition_of(&ColumnType::DateTime, &buf, false),
+            Some(202601)
+        );
+        assert_eq!(
+            partition_of(&ColumnType::DateTime, &buf, true),
+            Some(20260131)
+        );
+        buf.clear();
+        encode(
+            &mut buf,
+            &ColumnType::DateTime,
+            Val::Json(&serde_json::json!("2026-02-01 00:00:00")),
+        )
+        .expect("encodes");
+        assert_eq!(
+            partition_of(&ColumnType::DateTime, &buf, false),
+            Some(202602)
+        );
+        let days = rowbinary::days_from_civil(2024, 2, 29) as u16;
+        assert_eq!(
+            partition_of(&ColumnType::Date, &days.to_le_bytes(), true),
+            Some(20240229)
+        );
+    }
+
+    #[test]
+    fn partition_keys_the_sink_can_cut_on() {
+        let columns = vec![
+            Column {
+                name: "id".into(),
+                ty: ColumnType::String,
+            },
+            Column {
+                name: "ts".into(),
+                ty: ColumnType::DateTime,
+            },
+        ];
+        assert_eq!(
+            PartitionKey::parse("toYYYYMM(ts)", &columns),
+            PartitionKey::Month(1)
+        );
+        assert_eq!(
+            PartitionKey::parse("toYYYYMMDD(ts)", &columns),
+            PartitionKey::Day(1)
+        );
+        assert_eq!(PartitionKey::parse("", &columns), PartitionKey::None);
+        assert_eq!(PartitionKey::parse("tuple()", &columns), PartitionKey::None);
+        assert!(matches!(
+            PartitionKey::parse("toYYYYMM(id)", &columns),
+            PartitionKey::Unknown(_)
+        ));
+        assert!(matches!(
+            PartitionKey::parse("cityHash64(id) % 4", &columns),
+            PartitionKey::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn civil_days_round_trip() {
+        for days in [-800_000i64, -1, 0, 1, 59, 60, 11_016, 20_454, 2_932_896] {
+            let (y, m, d) = rowbinary::civil_from_days(days);
+            assert_eq!(rowbinary::days_from_civil(y, m, d), days, "{days}");
+        }
+    }
     use crate::sink::schema::{Column, ColumnType};
 
     fn table(cols: &[(&str, &str)]) -> Table {
@@ -474,7 +595,7 @@ mod tests {
             let table = every_type();
             let mut buf = Vec::new();
             match encode_json_row(&mut buf, &table, &bytes, SOURCE, offset) {
-                Ok(()) => {
+                Ok(_) => {
                     let tail = [&offset.to_le_bytes()[..], b"\x03abc"].concat();
                     prop_assert!(buf.ends_with(&tail));
                 }
