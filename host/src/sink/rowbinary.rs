@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::schema::ColumnType;
+use sluice_plugin::calendar;
 
 /// A value to write; JSON from plugins, typed values from the host.
 #[derive(Debug, Clone, Copy)]
@@ -282,31 +283,6 @@ fn scale_number(i: i128) -> i128 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-/// Civil date (year, month, day) of a day number since 1970-01-01.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Parses `YYYY-MM-DD` at the start of `s`; returns days and the rest.
 fn parse_date(s: &str) -> Option<(i64, &str)> {
     let b = s.as_bytes();
@@ -315,12 +291,12 @@ fn parse_date(s: &str) -> Option<(i64, &str)> {
     }
     // `get`, not indexing: a multi-byte character may straddle any of these bounds.
     let y: i64 = s.get(0..4)?.parse().ok()?;
-    let m: u32 = s.get(5..7)?.parse().ok()?;
-    let d: u32 = s.get(8..10)?.parse().ok()?;
+    let m: i64 = s.get(5..7)?.parse().ok()?;
+    let d: i64 = s.get(8..10)?.parse().ok()?;
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
-    Some((days_from_civil(y, m, d), &s[10..]))
+    Some((calendar::days_from_civil(y, m, d), &s[10..]))
 }
 
 /// Parses `YYYY-MM-DD[( |T)hh:mm:ss[.fff…]][Z|±hh:mm]` as UTC unless an offset is given;
@@ -434,9 +410,9 @@ mod tests {
 
     #[test]
     fn dates_and_times() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(days_from_civil(2024, 2, 29), 19_782);
+        assert_eq!(calendar::days_from_civil(1970, 1, 1), 0);
+        assert_eq!(calendar::days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(calendar::days_from_civil(2024, 2, 29), 19_782);
         let secs = |v: Val<'_>| {
             u32::from_le_bytes(enc("DateTime", v).expect("ok").try_into().expect("4 bytes"))
         };
