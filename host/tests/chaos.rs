@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Services, plugin, unique, workspace};
+use common::{Services, free_port, plugin, unique, workspace};
 use sluice_host::admin::client;
 
 const TWEETS: &str = r#"{"kind":"tweets"}"#;
@@ -333,13 +333,6 @@ fn stop_generator(generator: Proc, logs: &Logs) -> Option<u64> {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
@@ -370,18 +363,48 @@ fn service_script(script: &str, action: &str, env: &[(&str, String)]) -> Result<
     }
 }
 
-/// A ClickHouse server of our own (`scripts/clickhouse.sh` with its own run
-/// directory and ports), so that killing it disturbs no other test. Stopped and
+/// A service of our own, run by one of the project's scripts with its own run
+/// directory and ports, so that breaking it disturbs no other test. Stopped and
 /// removed on drop, pass or fail.
-struct PrivateClickHouse {
+struct PrivateService {
+    script: &'static str,
     env: Vec<(&'static str, String)>,
     run: PathBuf,
+}
+
+impl PrivateService {
+    fn start(script: &'static str, run: PathBuf, ports: Vec<(&'static str, String)>) -> Self {
+        let mut env = vec![("SLUICE_RUN", run.display().to_string())];
+        env.extend(ports);
+        let me = Self { script, env, run };
+        me.script("start");
+        me
+    }
+
+    fn script(&self, action: &str) {
+        if let Err(e) = service_script(self.script, action, &self.env) {
+            panic!("private {} ({}): {e}", self.script, self.run.display());
+        }
+    }
+}
+
+impl Drop for PrivateService {
+    fn drop(&mut self) {
+        if let Err(e) = service_script(self.script, "stop", &self.env) {
+            eprintln!("{e}");
+        }
+        let _ = std::fs::remove_dir_all(&self.run);
+    }
+}
+
+/// A private ClickHouse server (`scripts/clickhouse.sh`), for the scenario that kills it.
+struct PrivateClickHouse {
+    service: PrivateService,
     http: u16,
 }
 
 impl PrivateClickHouse {
     fn start() -> Self {
-        let run = std::env::temp_dir().join(unique("sluice-chaos-ch"));
         let http = free_port();
         let tcp = loop {
             let p = free_port();
@@ -389,17 +412,15 @@ impl PrivateClickHouse {
                 break p;
             }
         };
-        let me = Self {
-            env: vec![
-                ("SLUICE_RUN", run.display().to_string()),
+        let service = PrivateService::start(
+            "clickhouse.sh",
+            std::env::temp_dir().join(unique("sluice-chaos-ch")),
+            vec![
                 ("CLICKHOUSE_HTTP_PORT", http.to_string()),
                 ("CLICKHOUSE_TCP_PORT", tcp.to_string()),
             ],
-            run,
-            http,
-        };
-        me.script("start");
-        me
+        );
+        Self { service, http }
     }
 
     fn url(&self) -> String {
@@ -407,33 +428,18 @@ impl PrivateClickHouse {
     }
 
     fn script(&self, action: &str) {
-        if let Err(e) = service_script("clickhouse.sh", action, &self.env) {
-            panic!("private ClickHouse ({}): {e}", self.run.display());
-        }
+        self.service.script(action);
     }
 }
 
-impl Drop for PrivateClickHouse {
-    fn drop(&mut self) {
-        if let Err(e) = service_script("clickhouse.sh", "stop", &self.env) {
-            eprintln!("{e}");
-        }
-        let _ = std::fs::remove_dir_all(&self.run);
-    }
-}
-
-/// A Kafka broker of our own (`scripts/kafka.sh` with its own run directory, port
-/// and controller port), so that restarting it disturbs no other test. Stopped and
-/// removed on drop, pass or fail.
+/// A private Kafka broker (`scripts/kafka.sh`), for the scenario that restarts it.
 struct PrivateKafka {
-    env: Vec<(&'static str, String)>,
-    run: PathBuf,
+    service: PrivateService,
     port: u16,
 }
 
 impl PrivateKafka {
     fn start() -> Self {
-        let run = std::env::temp_dir().join(unique("sluice-chaos-kafka"));
         // kafka.sh puts the controller on port + 10001.
         let port = loop {
             let p = free_port();
@@ -441,16 +447,12 @@ impl PrivateKafka {
                 break p;
             }
         };
-        let me = Self {
-            env: vec![
-                ("SLUICE_RUN", run.display().to_string()),
-                ("KAFKA_PORT", port.to_string()),
-            ],
-            run,
-            port,
-        };
-        me.script("start");
-        me
+        let service = PrivateService::start(
+            "kafka.sh",
+            std::env::temp_dir().join(unique("sluice-chaos-kafka")),
+            vec![("KAFKA_PORT", port.to_string())],
+        );
+        Self { service, port }
     }
 
     fn brokers(&self) -> String {
@@ -458,18 +460,7 @@ impl PrivateKafka {
     }
 
     fn script(&self, action: &str) {
-        if let Err(e) = service_script("kafka.sh", action, &self.env) {
-            panic!("private Kafka ({}): {e}", self.run.display());
-        }
-    }
-}
-
-impl Drop for PrivateKafka {
-    fn drop(&mut self) {
-        if let Err(e) = service_script("kafka.sh", "stop", &self.env) {
-            eprintln!("{e}");
-        }
-        let _ = std::fs::remove_dir_all(&self.run);
+        self.service.script(action);
     }
 }
 

@@ -13,14 +13,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use sluice_host::admin::client;
 
-use common::{Services, wait_for};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+use common::{Services, free_port, wait_for};
 
 fn version_of(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))[..12].to_owned()

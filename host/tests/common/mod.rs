@@ -428,3 +428,12 @@ pub fn with_wit_version(component: &[u8], version: &str) -> Vec<u8> {
     }
     out
 }
+
+/// A port nothing listens on right now (the OS picks it), for a service a test starts.
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
