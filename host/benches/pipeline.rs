@@ -47,11 +47,7 @@ fn tweets(runtime: &Runtime, n: usize) -> Vec<Vec<u8>> {
         let batch = generator
             .next_batch((n - out.len()).min(10_000) as u32)
             .expect("generates");
-        let mut at = 0;
-        for (_, len) in &batch.messages {
-            out.push(batch.values[at..at + *len as usize].to_vec());
-            at += *len as usize;
-        }
+        out.extend(batch.records().map(|(_, value)| value.to_vec()));
     }
     out
 }

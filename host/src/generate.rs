@@ -135,14 +135,11 @@ pub async fn run(
         if batch.messages.is_empty() {
             break;
         }
-        let mut at = 0usize;
-        for (key, len) in &batch.messages {
-            let value = &batch.values[at..at + *len as usize];
-            at += *len as usize;
+        for (key, value) in batch.records() {
             let mut record: BaseRecord<'_, [u8], [u8]> =
                 BaseRecord::to(&config.topic).payload(value);
             if let Some(k) = key {
-                record = record.key(k.as_slice());
+                record = record.key(k);
             }
             loop {
                 match producer.send(record) {

@@ -486,6 +486,19 @@ pub struct Generated {
     pub values: Vec<u8>,
 }
 
+impl Generated {
+    /// Each record's key and value, in order (the framing was checked on receipt).
+    pub fn records(&self) -> impl Iterator<Item = (Option<&[u8]>, &[u8])> {
+        let mut at = 0usize;
+        self.messages.iter().map(move |(key, len)| {
+            let end = at + *len as usize;
+            let value = self.values.get(at..end).unwrap_or_default();
+            at = end;
+            (key.as_deref(), value)
+        })
+    }
+}
+
 /// A generator plugin instance, driven by `host generate`.
 pub struct GeneratorInstance {
     store: Store<HostState>,

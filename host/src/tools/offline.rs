@@ -169,10 +169,7 @@ fn generate(loaded: &Loaded, spec: &OfflineRun) -> Result<Vec<String>> {
         if batch.messages.is_empty() {
             break;
         }
-        let mut at = 0usize;
-        for (key, len) in &batch.messages {
-            let value = &batch.values[at..at + *len as usize];
-            at += *len as usize;
+        for (key, value) in batch.records() {
             if (lines.len() as u64) < spec.count {
                 let key = match key {
                     Some(k) => json_string(&String::from_utf8_lossy(k)),
