@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Services, free_port, plugin, unique, workspace};
+use common::{Services, TempDir, free_port, plugin, unique, workspace};
 use sluice_host::admin::client;
 
 const TWEETS: &str = r#"{"kind":"tweets"}"#;
@@ -1362,11 +1362,9 @@ async fn chaos_6_hostile_plugins_beside_a_healthy_pipeline() {
     }
     common::produce(&svc.brokers, &bad_topic, &records).await;
 
-    let dir = std::env::temp_dir().join(unique("sluice-chaos-hostile"));
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let config = dir.join("sluice.toml");
-    std::fs::write(
-        &config,
+    let dir = TempDir::new("sluice-chaos-hostile");
+    let config = dir.write(
+        "sluice.toml",
         format!(
             r#"
 [[pipeline]]
@@ -1391,9 +1389,9 @@ path = "{sentiment}"
 "#,
             hostile = plugin("hostile").display(),
             sentiment = plugin("sentiment").display(),
-        ),
-    )
-    .expect("write config");
+        )
+        .as_bytes(),
+    );
     let port = free_port();
     let admin = format!("http://127.0.0.1:{port}");
     let mut cmd = svc.host(&db);
@@ -1510,7 +1508,6 @@ path = "{sentiment}"
         swaps > 0,
         "the hostile pipeline was quarantined and swapped"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Waits for a generator with a fixed count to finish; true if it succeeded.

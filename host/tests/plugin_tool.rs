@@ -8,6 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::TempDir;
+
 /// Runs the host binary with `args`, logging off.
 fn host(args: &[&Path]) -> Output {
     Command::new(common::host_bin())
@@ -23,29 +25,6 @@ fn p(s: &str) -> &Path {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> Self {
-        let dir = std::env::temp_dir().join(common::unique(prefix));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        TempDir(dir)
-    }
-
-    fn write(&self, name: &str, contents: &[u8]) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).expect("write");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The arguments that check one plugin against `plugins/NAME/golden/`: `input.jsonl`

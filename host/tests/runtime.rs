@@ -373,9 +373,8 @@ fn clock_and_random_read_as_constants_unless_granted() {
 
 #[test]
 fn a_granted_directory_is_readable_and_nothing_else_is() {
-    let dir = std::env::temp_dir().join(format!("sluice-grant-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    std::fs::write(dir.join("hello.txt"), "hello from the host\n").expect("write");
+    let dir = common::TempDir::new("sluice-grant");
+    dir.write("hello.txt", b"hello from the host\n");
     let mut denied = with_grants(&SandboxGrants::default());
     let row = one_row(&mut denied, b"data");
     assert!(
@@ -385,7 +384,7 @@ fn a_granted_directory_is_readable_and_nothing_else_is() {
         "{row}"
     );
     let mut granted = with_grants(&SandboxGrants {
-        read_dir: Some(dir.clone()),
+        read_dir: Some(dir.0.clone()),
         ..SandboxGrants::default()
     });
     assert_eq!(
@@ -399,13 +398,13 @@ fn a_granted_directory_is_readable_and_nothing_else_is() {
             .is_some_and(|s| s.starts_with("denied")),
         "{row}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn compiled_plugins_are_cached_and_a_bad_entry_is_recompiled() {
-    let dir = std::env::temp_dir().join(format!("sluice-cache-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let tmp = common::TempDir::new("sluice-cache");
+    // A directory the cache must create itself.
+    let dir = tmp.0.join("compiled");
     let path = common::plugin("passthrough");
     let runtime = Runtime::new()
         .expect("engine")
@@ -434,5 +433,4 @@ fn compiled_plugins_are_cached_and_a_bad_entry_is_recompiled() {
     assert!(!third.cached, "a corrupt entry is not trusted");
     let fourth = Plugin::load(&runtime, &path).expect("loads");
     assert!(fourth.cached, "and it was replaced by a good one");
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use sluice_host::admin::client;
 
-use common::{Services, free_port, wait_for};
+use common::{Services, TempDir, free_port, wait_for};
 
 fn version_of(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))[..12].to_owned()
@@ -38,12 +38,10 @@ async fn twenty_swaps_under_load_lose_and_duplicate_nothing() {
     let svc = Services::require();
     let db = svc.fresh_database("swap").await;
     let topic = svc.topic("swap", 3).await;
-    let dir = std::env::temp_dir().join(common::unique("sluice-swap"));
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let live = dir.join("passthrough.wasm");
+    let dir = TempDir::new("sluice-swap");
     let base = std::fs::read(common::plugin("passthrough")).expect("read");
     let versions: Vec<Vec<u8>> = (0..=20).map(|i| common::variant(&base, i)).collect();
-    std::fs::write(&live, &versions[0]).expect("write v0");
+    let live = dir.write("passthrough.wasm", &versions[0]);
     let port = free_port();
     let admin = format!("http://127.0.0.1:{port}");
     let mut host = svc
@@ -96,8 +94,7 @@ async fn twenty_swaps_under_load_lose_and_duplicate_nothing() {
         if i % 2 == 1 {
             replace_file(&live, version);
         } else {
-            let new = dir.join(format!("v{i}.wasm"));
-            std::fs::write(&new, version).expect("write");
+            let new = dir.write(&format!("v{i}.wasm"), version);
             let out = Command::new(common::host_bin())
                 .args(["plugin", "swap", "--admin", &admin, "--pipeline", "swapped"])
                 .arg("--plugin")
@@ -214,7 +211,6 @@ async fn twenty_swaps_under_load_lose_and_duplicate_nothing() {
         "swaps happened under load: {} versions wrote rows ({used:?})",
         used.len()
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -228,11 +224,9 @@ async fn a_faulting_plugin_is_quarantined_beside_a_healthy_pipeline_and_a_swap_r
     common::produce(&svc.brokers, &bad_topic, &poison).await;
     common::generate(&svc, &good_topic, r#"{"kind":"tweets"}"#, 3000, 7, 0);
 
-    let dir = std::env::temp_dir().join(common::unique("sluice-quarantine"));
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let config = dir.join("sluice.toml");
-    std::fs::write(
-        &config,
+    let dir = TempDir::new("sluice-quarantine");
+    let config = dir.write(
+        "sluice.toml",
         format!(
             r#"
 [[pipeline]]
@@ -253,9 +247,9 @@ path = "{passthrough}"
 "#,
             hostile = common::plugin("hostile").display(),
             passthrough = common::plugin("passthrough").display(),
-        ),
-    )
-    .expect("write config");
+        )
+        .as_bytes(),
+    );
     let port = free_port();
     let admin = format!("http://127.0.0.1:{port}");
     let mut host = svc
@@ -342,5 +336,4 @@ path = "{passthrough}"
         .await,
         300 - trapped
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
