@@ -179,7 +179,6 @@ impl Sink {
         let mut inserts: Vec<Insert> = Vec::new();
         let mut host_dead: Vec<DeadLetter> = Vec::new();
         let host: Arc<str> = "host".into();
-        let mut scratch = Vec::new();
         for row in &out.rows {
             let bytes = out.row_bytes(row);
             let table = match &row.target {
@@ -202,31 +201,37 @@ impl Sink {
                 written.skipped += 1;
                 continue;
             }
-            scratch.clear();
-            match encode_json_row(&mut scratch, table, bytes, source, row.offset) {
+            // Encode straight into the table's latest insert; a row that falls in
+            // another table partition moves into a new insert (rare: time-ordered
+            // data changes partition once a month), so each insert stays atomic and
+            // a crash between two leaves a prefix that the marks describe.
+            let slot = match inserts.iter().rposition(|i| i.table.name == table.name) {
+                Some(i) => i,
+                None => {
+                    inserts.push(Insert::new(
+                        table,
+                        Vec::with_capacity(out.data.len() + out.rows.len() * 32),
+                    ));
+                    inserts.len() - 1
+                }
+            };
+            let start = inserts[slot].buf.len();
+            match encode_json_row(&mut inserts[slot].buf, table, bytes, source, row.offset) {
                 Ok(part) => {
-                    // A table's rows go in offset order, and a new insert starts where
-                    // the table partition changes, so each insert is atomic and a
-                    // crash between two leaves a prefix that the marks describe.
-                    let slot = match inserts.iter().rposition(|i| i.table.name == table.name) {
-                        Some(i) if inserts[i].part == part => i,
-                        _ => {
-                            inserts.push(Insert {
-                                table: table.clone(),
-                                buf: Vec::with_capacity(out.data.len() + out.rows.len() * 32),
-                                count: 0,
-                                range: OffsetRange::default(),
-                                part,
-                            });
-                            inserts.len() - 1
-                        }
+                    let slot = if inserts[slot].count > 0 && inserts[slot].part != part {
+                        let moved = inserts[slot].buf.split_off(start);
+                        inserts.push(Insert::new(table, moved));
+                        inserts.len() - 1
+                    } else {
+                        slot
                     };
                     let insert = &mut inserts[slot];
-                    insert.buf.extend_from_slice(&scratch);
+                    insert.part = part;
                     insert.count += 1;
                     insert.range.add(row.offset);
                 }
                 Err((code, message)) => {
+                    inserts[slot].buf.truncate(start);
                     host_dead.push(DeadLetter {
                         offset: row.offset,
                         plugin: host.clone(),
@@ -252,7 +257,7 @@ impl Sink {
             dead_range.add(dead.offset);
             written.dead += 1;
         }
-        for insert in inserts {
+        for insert in inserts.into_iter().filter(|i| i.count > 0) {
             self.ch
                 .insert(&insert.table, insert.buf, &insert.range.token(source))
                 .await?;
@@ -275,6 +280,18 @@ struct Insert {
     range: OffsetRange,
     /// The table partition the rows fall in (`None`: unpartitioned or unknown).
     part: Option<i64>,
+}
+
+impl Insert {
+    fn new(table: &Arc<Table>, buf: Vec<u8>) -> Self {
+        Self {
+            table: table.clone(),
+            buf,
+            count: 0,
+            range: OffsetRange::default(),
+            part: None,
+        }
+    }
 }
 
 /// The source offsets one insert covers, for its deduplication token.
