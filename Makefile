@@ -10,7 +10,11 @@ PLUGIN_FLAGS := $(addprefix -p ,$(PLUGINS))
 WASM_DIR := target/wasm32-wasip2/release
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: deps build plugins services services-down schema demo test test-unit lint fmt bench chaos component clean
+.PHONY: help deps build plugins services services-down schema demo test lint fmt bench chaos component clean
+
+help: ## List the targets and what each does
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' | awk -F'\t' '{ printf "  %-14s %s\n", $$1, $$2 }'
+
 
 deps: ## Install what a fresh machine lacks (Debian packages, wasm target, Python checks)
 	bash scripts/install-deps.sh
@@ -40,7 +44,7 @@ lint: ## Formatting and clippy, as every commit must pass them
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
 
-fmt:
+fmt: ## Format the code
 	$(CARGO) fmt --all
 
 bench: build plugins services ## Pipeline throughput: sentiment chain against passthrough, same run
@@ -52,5 +56,5 @@ chaos: services ## Chaos suite at full size (host kill -9 x20, rebalance storm, 
 component: ## Prove the `cargo component build` path (installs cargo-component once, cached)
 	bash scripts/component.sh
 
-clean:
+clean: ## Remove build output
 	$(CARGO) clean

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test, in one command (`make test`; .ci/run calls that). Expects the services
 # up and the plugins built, which `make test` arranges first.
-#   1. formatting
+#   1. formatting and clippy (-D warnings)
 #   2. cargo tests: unit (host, sdk, plugins natively), runtime (real .wasm files),
 #      integration (host/tests against real Kafka and ClickHouse)
 #   3. SQL on the real ClickHouse server and on a modern ClickHouse (chDB), and the
@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 echo "== cargo fmt --check"
 cargo fmt --all --check
+echo "== cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --release -j2 --workspace --all-targets -- -D warnings
 echo "== python: sql/ on both servers, docker-compose.yml"
 python3 -m pytest -q tests/
 echo "== cargo-component (host/tests/plugin_tool.rs builds a new plugin with it)"

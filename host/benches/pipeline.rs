@@ -16,9 +16,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sluice_host::config::BatchLimits;
 use sluice_host::config::{PipelineConfig, PluginSpec, default_dead_letter_table};
-use sluice_host::pipeline::batch::{Batch, BatchLimits};
 use sluice_host::pipeline::control::PipelineControl;
+use sluice_host::record::Batch;
 use sluice_host::runtime::{GeneratorInstance, Plugin, Runtime, SandboxLimits, TransformInstance};
 use sluice_host::sink::clickhouse::ClickHouseConfig;
 use sluice_host::telemetry::Stats;

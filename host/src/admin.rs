@@ -7,6 +7,8 @@
 //!   `.wasm` (any content type; `file` names it in messages and dead letters), or
 //!   JSON `{"path": "..."}` naming a file the host can read.
 //! - `POST /pipelines/{name}/plugins/{index}/rollback`: back to the previous version.
+//! - `POST /pipelines/{name}/resume`: lift a quarantine once its cause is fixed
+//!   (a sink the host could not write to: a password, a permission, a view).
 //!
 //! A refused swap answers 422 with the reason; the old version keeps running.
 
@@ -82,6 +84,7 @@ fn router(controls: Controls) -> Router {
         .route("/pipelines", get(list))
         .route("/pipelines/{name}/plugins/{index}", post(swap))
         .route("/pipelines/{name}/plugins/{index}/rollback", post(rollback))
+        .route("/pipelines/{name}/resume", post(resume))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
         .with_state(controls)
 }
@@ -197,6 +200,33 @@ async fn rollback(
     }
 }
 
+/// What a resume did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ResumeReport {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// The quarantine reason that was lifted.
+    pub lifted: String,
+}
+
+async fn resume(State(controls): State<Controls>, Path(name): Path<String>) -> Response {
+    let Some(control) = find(&controls, &name) else {
+        return no_such_pipeline(&name);
+    };
+    match control.resume() {
+        Some(lifted) => Json(ResumeReport {
+            pipeline: name,
+            lifted,
+        })
+        .into_response(),
+        None => error(
+            StatusCode::CONFLICT,
+            "not-quarantined",
+            format!("pipeline `{name}` is not quarantined; nothing to resume"),
+        ),
+    }
+}
+
 /// The client side, for `host plugin swap|rollback|list`: one request to a running
 /// host's admin API, with errors that say what to check.
 pub mod client {
@@ -207,7 +237,7 @@ pub mod client {
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
 
-    use super::ApiError;
+    use super::{ApiError, ResumeReport};
     use crate::pipeline::control::{PipelineStatus, SwapReport};
 
     async fn call(method: &str, url: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>)> {
@@ -270,6 +300,13 @@ pub mod client {
             "{}/pipelines/{pipeline}/plugins/{index}/rollback",
             base.trim_end_matches('/')
         );
+        let (status, body) = call("POST", &url, Vec::new()).await?;
+        answer(status, &body)
+    }
+
+    /// Lifts the quarantine of `pipeline` once its cause is fixed.
+    pub async fn resume(base: &str, pipeline: &str) -> Result<ResumeReport> {
+        let url = format!("{}/pipelines/{pipeline}/resume", base.trim_end_matches('/'));
         let (status, body) = call("POST", &url, Vec::new()).await?;
         answer(status, &body)
     }

@@ -1,31 +1,31 @@
-//! Pipeline configuration: what to read, which plugins to run, where rows go. Built
-//! from the command line for one pipeline; `deny_unknown_fields` everywhere so a typo
-//! is an error, not a silently ignored setting.
+//! Pipeline configuration: what to read, which plugins to run, where rows go, and
+//! how batches, sandboxes and plugin lifecycles behave. The command line and the
+//! pipelines file both fill in a [`PipelineDraft`], and [`PipelineConfig::from_draft`]
+//! is the one place defaults are applied and the result is checked.
+//! `deny_unknown_fields` everywhere, so a typo is an error, not a silently ignored
+//! setting.
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use serde::Deserialize;
 
-use crate::pipeline::batch::BatchLimits;
-use crate::pipeline::control::LifecycleConfig;
 use crate::runtime::{SandboxGrants, SandboxLimits};
 use crate::sink::clickhouse::check_identifier;
 
 /// One plugin in a chain and the config string it is given.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginSpec {
     /// Path of the `.wasm` component.
     pub path: PathBuf,
     /// The plugin's own config (JSON); empty means its defaults.
-    #[serde(default)]
     pub config: String,
 }
 
-/// One pipeline: topics in, a plugin chain, tables out.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One pipeline: topics in, a plugin chain, tables out. Built only by
+/// [`PipelineConfig::from_draft`], so every one has passed its checks.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PipelineConfig {
     /// Name used in logs, dead letters and the admin API.
     pub name: String,
@@ -34,13 +34,43 @@ pub struct PipelineConfig {
     /// Kafka consumer group; one pipeline per group.
     pub group: String,
     /// Plugins run in order; none means payloads go to the table as they are.
-    #[serde(default)]
     pub plugins: Vec<PluginSpec>,
     /// Table for rows without a target.
     pub table: String,
     /// Named outputs: a row's target name mapped to a table.
-    #[serde(default)]
     pub outputs: Vec<(String, String)>,
+    /// Table for dead letters.
+    pub dead_letter_table: String,
+    /// When batches close.
+    pub batch: BatchLimits,
+    /// Limits for every plugin instance.
+    pub limits: SandboxLimits,
+    /// Capabilities granted to every plugin instance (none by default).
+    pub grants: SandboxGrants,
+    /// Hot swap, probation, rollback and quarantine settings.
+    pub lifecycle: LifecycleConfig,
+    /// Batches processed in parallel (partitions are spread over them).
+    pub workers: usize,
+}
+
+/// A pipeline as written, before defaults: one `[[pipeline]]` table of a pipelines
+/// file, or the flags of `host --table ... --topic ...`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineDraft {
+    /// Name used in logs, dead letters and the admin API; defaults to the table.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Kafka topics to consume.
+    pub topics: Vec<String>,
+    /// Kafka consumer group; defaults to `sluice-NAME`.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Table for rows without a target.
+    pub table: String,
+    /// Target name to table, for rows a plugin routes by name.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
     /// Table for dead letters.
     #[serde(default = "default_dead_letter_table")]
     pub dead_letter_table: String,
@@ -50,15 +80,33 @@ pub struct PipelineConfig {
     /// Limits for every plugin instance.
     #[serde(default)]
     pub limits: SandboxLimits,
-    /// Capabilities granted to every plugin instance (none by default).
+    /// Capabilities granted to every plugin instance: `clock`, `random`, `read_dir`.
     #[serde(default)]
     pub grants: SandboxGrants,
     /// Hot swap, probation, rollback and quarantine settings.
     #[serde(default)]
     pub lifecycle: LifecycleConfig,
-    /// Batches processed in parallel (partitions are spread over them).
+    /// Batches processed in parallel.
     #[serde(default = "default_workers")]
     pub workers: usize,
+    /// The chain, in order.
+    #[serde(default)]
+    pub plugins: Vec<PluginDraft>,
+}
+
+/// One `[[pipeline.plugins]]` (or `--plugin` with its `--plugin-config`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginDraft {
+    /// Path of the `.wasm` component; a relative one is taken from the config
+    /// file's directory (from the working directory on the command line).
+    pub path: PathBuf,
+    /// The plugin's config as a TOML value, handed to the plugin as JSON.
+    #[serde(default)]
+    pub config: Option<toml::Value>,
+    /// The plugin's config as JSON text, as `--plugin-config` gives it.
+    #[serde(skip)]
+    pub config_json: Option<String>,
 }
 
 /// The dead-letter table that `sql/` creates.
@@ -71,9 +119,56 @@ pub fn default_workers() -> usize {
     2
 }
 
+/// On shutdown, how long in-flight batches may take to finish, in milliseconds.
+pub fn default_drain_ms() -> u64 {
+    10_000
+}
+
 impl PipelineConfig {
+    /// Applies the defaults to a draft and checks it: the one way a pipeline config
+    /// is made. Relative paths are resolved against `base`.
+    pub fn from_draft(draft: PipelineDraft, base: &Path) -> Result<Self> {
+        let name = draft.name.unwrap_or_else(|| draft.table.clone());
+        let plugins = draft
+            .plugins
+            .into_iter()
+            .map(|p| {
+                let config = match (p.config_json, p.config) {
+                    (Some(json), _) => json,
+                    (None, Some(v)) => plugin_config_json(&v)?,
+                    (None, None) => String::new(),
+                };
+                Ok(PluginSpec {
+                    path: resolve(base, p.path),
+                    config,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut grants = draft.grants;
+        grants.read_dir = grants.read_dir.map(|dir| resolve(base, dir));
+        let config = Self {
+            group: draft.group.unwrap_or_else(|| format!("sluice-{name}")),
+            name,
+            topics: draft.topics,
+            plugins,
+            table: draft.table,
+            outputs: draft.outputs.into_iter().collect(),
+            dead_letter_table: draft.dead_letter_table,
+            batch: draft.batch,
+            limits: draft.limits,
+            grants,
+            lifecycle: draft.lifecycle,
+            workers: draft.workers,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Checks what can be checked without services; errors name the field and the fix.
     pub fn validate(&self) -> Result<()> {
+        if self.name.trim().is_empty() {
+            bail!("a pipeline has an empty name; give it a name");
+        }
         if self.topics.is_empty() || self.topics.iter().any(|t| t.trim().is_empty()) {
             bail!("pipeline {}: no topic given; pass --topic NAME", self.name);
         }
@@ -104,6 +199,183 @@ impl PipelineConfig {
         }
         Ok(())
     }
+}
+
+fn resolve(base: &Path, path: PathBuf) -> PathBuf {
+    if path.is_absolute() || base.as_os_str().is_empty() {
+        path
+    } else {
+        base.join(path)
+    }
+}
+
+/// When a batch closes; defaults favour throughput, flags override them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchLimits {
+    /// Close a batch at this many records.
+    #[serde(default = "default_max_rows")]
+    pub max_rows: usize,
+    /// Close a batch at this many payload bytes (guest memory never shrinks, so
+    /// bytes are capped as well as rows).
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: usize,
+    /// Close a batch this many milliseconds after its first record arrived.
+    #[serde(default = "default_max_wait_ms")]
+    pub max_wait_ms: u64,
+    /// Most payload bytes read from Kafka and not yet written and committed, across
+    /// the pipeline; past it every partition pauses until workers catch up, so a
+    /// slow or absent ClickHouse cannot grow memory without bound.
+    #[serde(default = "default_max_in_flight_bytes")]
+    pub max_in_flight_bytes: usize,
+}
+
+fn default_max_in_flight_bytes() -> usize {
+    256 << 20
+}
+
+fn default_max_rows() -> usize {
+    10_000
+}
+
+fn default_max_bytes() -> usize {
+    4 << 20
+}
+
+fn default_max_wait_ms() -> u64 {
+    250
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        Self {
+            max_rows: default_max_rows(),
+            max_bytes: default_max_bytes(),
+            max_wait_ms: default_max_wait_ms(),
+            max_in_flight_bytes: default_max_in_flight_bytes(),
+        }
+    }
+}
+
+/// How a pipeline treats new plugin versions and failing ones.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleConfig {
+    /// Swap in a plugin when its file changes (polled twice a second), after the same
+    /// checks as an API swap.
+    #[serde(default = "default_watch")]
+    pub watch: bool,
+    /// Batches after a swap during which the new version is on probation.
+    #[serde(default = "default_probation_batches")]
+    pub probation_batches: u32,
+    /// Share of probation events that the new plugin rejected or trapped on above
+    /// which the swap is rolled back by itself; 1.0 turns automatic rollback off.
+    #[serde(default = "default_rollback_rate")]
+    pub rollback_rate: f64,
+    /// Consecutive batches with a plugin fault after which the pipeline is
+    /// quarantined: its partitions pause until a swap or rollback.
+    #[serde(default = "default_quarantine_after")]
+    pub quarantine_after: u32,
+}
+
+fn default_watch() -> bool {
+    true
+}
+
+fn default_probation_batches() -> u32 {
+    20
+}
+
+fn default_rollback_rate() -> f64 {
+    0.5
+}
+
+fn default_quarantine_after() -> u32 {
+    5
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        Self {
+            watch: default_watch(),
+            probation_batches: default_probation_batches(),
+            rollback_rate: default_rollback_rate(),
+            quarantine_after: default_quarantine_after(),
+        }
+    }
+}
+
+/// A pipelines file (`host --config sluice.toml`): one `[[pipeline]]` table each.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelinesFile {
+    /// The pipelines to run in this process.
+    pipeline: Vec<PipelineDraft>,
+}
+
+/// Reads a pipelines file; every error names the file, the line and what to change.
+pub fn load_file(path: &Path) -> Result<Vec<PipelineConfig>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read config {}: {e}; check the path given to --config",
+            path.display()
+        )
+    })?;
+    parse_file(path, &text)
+}
+
+/// Parses the text of the pipelines file at `path` (which errors name and plugin
+/// paths are relative to).
+fn parse_file(path: &Path, text: &str) -> Result<Vec<PipelineConfig>> {
+    let shown = path.display();
+    let file: PipelinesFile = toml::from_str(text).map_err(|e| toml_error(&shown, text, &e))?;
+    let base = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for draft in file.pipeline {
+        let config =
+            PipelineConfig::from_draft(draft, base).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+        if !seen.insert(config.name.clone()) {
+            bail!(
+                "{shown}: two pipelines are named `{}`; give each a unique name",
+                config.name
+            );
+        }
+        out.push(config);
+    }
+    if out.is_empty() {
+        bail!("{shown}: no [[pipeline]] tables; add one (see examples/)");
+    }
+    Ok(out)
+}
+
+/// A TOML parse error as one line: `file:line: message`.
+fn toml_error(shown: &impl std::fmt::Display, text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let message = e.message().replace('\n', " ");
+    match line {
+        Some(line) => anyhow::anyhow!("{shown}:{line}: {message}"),
+        None => anyhow::anyhow!("{shown}: {message}"),
+    }
+}
+
+/// Turns a plugin's TOML config into the JSON string its `init` receives.
+pub fn plugin_config_json(value: &toml::Value) -> Result<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+/// Reads a TOML file whose top-level table is one plugin's config (`host plugin test
+/// --config`) and returns it as the JSON string the plugin's `init` receives.
+pub fn load_plugin_config(path: &Path) -> Result<String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!("cannot read plugin config {shown}: {e}; check the path given to --config")
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| toml_error(&shown, &text, &e))?;
+    plugin_config_json(&toml::Value::Table(table))
+        .map_err(|e| anyhow::anyhow!("{shown}: cannot turn the config into JSON: {e}"))
 }
 
 #[cfg(test)]
@@ -162,173 +434,6 @@ mod tests {
                 .contains("--plugin-config")
         );
     }
-}
-
-/// A pipelines file (`host --config sluice.toml`): one `[[pipeline]]` table each.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PipelinesFile {
-    /// The pipelines to run in this process.
-    pipeline: Vec<PipelineEntry>,
-}
-
-/// One `[[pipeline]]` as written in the file; becomes a [`PipelineConfig`].
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PipelineEntry {
-    /// Name used in logs, dead letters and the admin API.
-    name: String,
-    /// Kafka topics to consume.
-    topics: Vec<String>,
-    /// Kafka consumer group; defaults to `sluice-NAME`.
-    group: Option<String>,
-    /// Table for rows without a target.
-    table: String,
-    /// Target name to table, for rows a plugin routes by name.
-    #[serde(default)]
-    outputs: std::collections::BTreeMap<String, String>,
-    /// Table for dead letters.
-    #[serde(default = "default_dead_letter_table")]
-    dead_letter_table: String,
-    /// When batches close.
-    #[serde(default)]
-    batch: BatchLimits,
-    /// Limits for every plugin instance.
-    #[serde(default)]
-    limits: SandboxLimits,
-    /// Capabilities granted to every plugin instance: `clock`, `random`, `read_dir`.
-    #[serde(default)]
-    grants: SandboxGrants,
-    /// Hot swap, probation, rollback and quarantine settings.
-    #[serde(default)]
-    lifecycle: LifecycleConfig,
-    /// Batches processed in parallel.
-    #[serde(default = "default_workers")]
-    workers: usize,
-    /// The chain, in order.
-    #[serde(default)]
-    plugins: Vec<PluginEntry>,
-}
-
-/// One `[[pipeline.plugins]]`: a component and its own config table.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PluginEntry {
-    /// Path of the `.wasm` component, relative to the config file.
-    path: PathBuf,
-    /// The plugin's config; any TOML value, handed to the plugin as JSON.
-    config: Option<toml::Value>,
-}
-
-/// Reads a pipelines file; every error names the file, the line and what to change.
-pub fn load_file(path: &std::path::Path) -> Result<Vec<PipelineConfig>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot read config {}: {e}; check the path given to --config",
-            path.display()
-        )
-    })?;
-    parse_file(path, &text)
-}
-
-/// Parses the text of the pipelines file at `path` (which errors name and plugin
-/// paths are relative to).
-fn parse_file(path: &std::path::Path, text: &str) -> Result<Vec<PipelineConfig>> {
-    let shown = path.display();
-    let file: PipelinesFile = toml::from_str(text).map_err(|e| toml_error(&shown, text, &e))?;
-    let base = path.parent().unwrap_or_else(|| std::path::Path::new("."));
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for entry in file.pipeline {
-        if !seen.insert(entry.name.clone()) {
-            bail!(
-                "{shown}: two pipelines are named `{}`; give each a unique name",
-                entry.name
-            );
-        }
-        let plugins = entry
-            .plugins
-            .into_iter()
-            .map(|p| {
-                let config = match p.config {
-                    None => String::new(),
-                    Some(v) => plugin_config_json(&v)?,
-                };
-                let path = if p.path.is_absolute() {
-                    p.path
-                } else {
-                    base.join(p.path)
-                };
-                Ok(PluginSpec { path, config })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut grants = entry.grants;
-        if let Some(dir) = grants.read_dir.take() {
-            grants.read_dir = Some(if dir.is_absolute() {
-                dir
-            } else {
-                base.join(dir)
-            });
-        }
-        let config = PipelineConfig {
-            group: entry
-                .group
-                .unwrap_or_else(|| format!("sluice-{}", entry.name)),
-            name: entry.name,
-            topics: entry.topics,
-            plugins,
-            table: entry.table,
-            outputs: entry.outputs.into_iter().collect(),
-            dead_letter_table: entry.dead_letter_table,
-            batch: entry.batch,
-            limits: entry.limits,
-            grants,
-            lifecycle: entry.lifecycle,
-            workers: entry.workers,
-        };
-        config
-            .validate()
-            .map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
-        out.push(config);
-    }
-    if out.is_empty() {
-        bail!("{shown}: no [[pipeline]] tables; add one (see examples/)");
-    }
-    Ok(out)
-}
-
-/// A TOML parse error as one line: `file:line: message`.
-fn toml_error(shown: &impl std::fmt::Display, text: &str, e: &toml::de::Error) -> anyhow::Error {
-    let line = e
-        .span()
-        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    let message = e.message().replace('\n', " ");
-    match line {
-        Some(line) => anyhow::anyhow!("{shown}:{line}: {message}"),
-        None => anyhow::anyhow!("{shown}: {message}"),
-    }
-}
-
-/// Turns a plugin's TOML config into the JSON string its `init` receives.
-pub fn plugin_config_json(value: &toml::Value) -> Result<String> {
-    Ok(serde_json::to_string(value)?)
-}
-
-/// Reads a TOML file whose top-level table is one plugin's config (`host plugin test
-/// --config`) and returns it as the JSON string the plugin's `init` receives.
-pub fn load_plugin_config(path: &std::path::Path) -> Result<String> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        anyhow::anyhow!("cannot read plugin config {shown}: {e}; check the path given to --config")
-    })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| toml_error(&shown, &text, &e))?;
-    plugin_config_json(&toml::Value::Table(table))
-        .map_err(|e| anyhow::anyhow!("{shown}: cannot turn the config into JSON: {e}"))
-}
-
-#[cfg(test)]
-mod file_tests {
-    use super::*;
 
     fn write(text: &str) -> (tempdir::Dir, PathBuf) {
         let dir = tempdir::Dir::new();

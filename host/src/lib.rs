@@ -2,6 +2,8 @@
 //! plugins, and writes the rows to ClickHouse exactly once.
 //!
 //! Layout, in the order a record flows through it:
+//! - [`record`]: the data that crosses layers (batches of records, chain output,
+//!   dead letters); below every layer, importing none.
 //! - [`source`]: the Kafka consumer-group member; owns partitions and commits offsets.
 //! - [`pipeline`]: per-partition batching ([`pipeline::batch`]), the plugin chain
 //!   ([`pipeline::chain`]), and the workers that tie source, chain and sink together.
@@ -19,6 +21,7 @@ pub mod admin;
 pub mod config;
 pub mod generate;
 pub mod pipeline;
+pub mod record;
 pub mod runtime;
 pub mod sink;
 pub mod source;
@@ -64,13 +67,18 @@ impl Default for Options {
         Self {
             plugin_cache: None,
             admin: None,
-            drain: Duration::from_secs(10),
+            drain: Duration::from_millis(config::default_drain_ms()),
         }
     }
 }
 
 /// Runs `pipelines` until `shutdown` is cancelled, then drains within `options.drain`.
 /// Every plugin is loaded and checked before anything is consumed.
+///
+/// A pipeline that cannot start (a table missing, the broker unreachable) is logged at
+/// once, named, with the fix, and shows as `failed` in the admin API while the others
+/// run. The call fails at once when no pipeline could start, and at shutdown when any
+/// could not, so a supervisor sees the failure either way.
 pub async fn run(
     services: Services,
     options: Options,
@@ -90,19 +98,44 @@ pub async fn run(
     if let Some(addr) = options.admin {
         admin::serve(addr, controls.clone(), shutdown.clone()).await?;
     }
-    let tasks = controls.into_iter().map(|control| {
-        pipeline::run(
-            control,
-            ch.clone(),
-            &services.brokers,
-            stats.clone(),
-            shutdown.clone(),
-            options.drain,
-        )
-    });
-    let results = futures::future::join_all(tasks).await;
-    for result in results {
-        result?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for control in &controls {
+        let (control, ch, brokers) = (control.clone(), ch.clone(), services.brokers.clone());
+        let (stats, shutdown, drain) = (stats.clone(), shutdown.clone(), options.drain);
+        tasks.spawn(async move {
+            let result = pipeline::run(control.clone(), ch, &brokers, stats, shutdown, drain).await;
+            if let Err(e) = &result {
+                let reason = format!("{e:#}");
+                tracing::error!(pipeline = %control.name(), error = %reason, "Pipeline failed to start; the others keep running.");
+                control.fail(&reason);
+            }
+            result
+        });
     }
-    Ok(())
+    let total = controls.len();
+    let mut failures = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let result =
+            joined.unwrap_or_else(|e| Err(anyhow::anyhow!("a pipeline task panicked: {e}")));
+        if let Err(e) = result {
+            failures.push(e);
+            if failures.len() == total {
+                // Nothing is left running: stop serving and fail now.
+                shutdown.cancel();
+                break;
+            }
+        }
+    }
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(failures.remove(0)),
+        n => Err(anyhow::anyhow!(
+            "{n} of {total} pipelines failed to start: {}",
+            failures
+                .iter()
+                .map(|e| format!("{e:#}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+    }
 }

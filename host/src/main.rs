@@ -9,12 +9,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use sluice_host::config::{
-    PipelineConfig, PluginSpec, default_dead_letter_table, default_workers, load_file,
+    BatchLimits, PipelineConfig, PipelineDraft, PluginDraft, default_dead_letter_table,
+    default_drain_ms, default_workers, load_file,
 };
 use sluice_host::generate::{self, GenerateConfig};
-use sluice_host::pipeline::batch::BatchLimits;
-use sluice_host::pipeline::control::LifecycleConfig;
-use sluice_host::runtime::{Runtime, SandboxGrants, SandboxLimits};
+use sluice_host::runtime::{Runtime, SandboxLimits};
 use sluice_host::sink::clickhouse::ClickHouseConfig;
 use sluice_host::telemetry::{self, Stats};
 use sluice_host::tools::offline::{self, OfflineRun};
@@ -55,6 +54,8 @@ enum Command {
     /// Work on plugins without Kafka or ClickHouse: test one offline, start a new one.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Lift a running pipeline's quarantine once its cause is fixed (admin API).
+    Resume(ResumeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +97,15 @@ struct SwapArgs {
     /// Position of the plugin in the chain.
     #[arg(long, default_value_t = 0)]
     index: usize,
+}
+
+#[derive(Debug, Args)]
+struct ResumeArgs {
+    #[command(flatten)]
+    admin: AdminArgs,
+    /// Pipeline name.
+    #[arg(long)]
+    pipeline: String,
 }
 
 #[derive(Debug, Args)]
@@ -213,7 +223,7 @@ struct PipelineArgs {
     /// Table for dead letters.
     #[arg(long, default_value_t = default_dead_letter_table())]
     dead_letter_table: String,
-    /// Kafka consumer group (default: sluice-TABLE).
+    /// Kafka consumer group (default: sluice-NAME).
     #[arg(long)]
     group: Option<String>,
     /// Pipeline name for logs and dead letters (default: the table name).
@@ -234,14 +244,14 @@ struct PipelineArgs {
     /// Most payload MiB read but not yet written and committed; past it reads pause.
     #[arg(long, default_value_t = BatchLimits::default().max_in_flight_bytes >> 20)]
     max_in_flight_mib: usize,
-    /// CPU deadline of one plugin call, in ms.
+    /// Wall-clock deadline of one plugin call, in ms.
     #[arg(long, default_value_t = SandboxLimits::default().deadline_ms)]
     plugin_deadline_ms: u64,
     /// Memory cap of one plugin instance, in MiB.
     #[arg(long, default_value_t = SandboxLimits::default().memory_bytes >> 20)]
     plugin_memory_mib: usize,
     /// On Ctrl-C or SIGTERM, how long in-flight batches may take to finish, in ms.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = default_drain_ms())]
     drain_ms: u64,
     /// Serve the admin API (list, swap, roll back plugins) on this address, e.g.
     /// 127.0.0.1:8089. Off by default: it loads code and has no authentication.
@@ -291,6 +301,12 @@ fn main() -> ExitCode {
     telemetry::init_logging(&cli.log_level);
     if let Some(Command::Plugin(command)) = cli.command {
         return plugin_main(command);
+    }
+    if let Some(Command::Resume(args)) = cli.command {
+        return admin_call(resume(args)).unwrap_or_else(|e| {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        });
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(std::thread::available_parallelism().map_or(4, |n| n.get().max(4)))
@@ -395,6 +411,14 @@ async fn plugin_swap(args: SwapArgs) -> Result<String> {
     Ok(format!(
         "pipeline {} plugin {}: {} -> {} (generation {}); workers switch at their next batch",
         r.pipeline, r.index, r.from, r.to, r.generation
+    ))
+}
+
+async fn resume(args: ResumeArgs) -> Result<String> {
+    let r = admin::client::resume(&args.admin.admin, &args.pipeline).await?;
+    Ok(format!(
+        "pipeline {} resumed (was quarantined: {})",
+        r.pipeline, r.lifted
     ))
 }
 
@@ -516,8 +540,10 @@ async fn real_main(cli: Cli) -> Result<()> {
         },
     };
     match cli.command {
-        // main() runs `host plugin` before the async runtime starts; never reached.
-        Some(Command::Plugin(_)) => bail!("`host plugin` cannot run inside the pipeline runtime"),
+        // main() runs `host plugin` and `host resume` before the async runtime starts.
+        Some(Command::Plugin(_) | Command::Resume(_)) => {
+            bail!("admin commands cannot run inside the pipeline runtime")
+        }
         Some(Command::Generate(args)) => {
             let runtime = Runtime::new()?;
             let config = GenerateConfig {
@@ -565,6 +591,8 @@ async fn real_main(cli: Cli) -> Result<()> {
     }
 }
 
+/// The flags of a one-pipeline run as a draft; defaults and checks are the config
+/// module's, the same as for a pipelines file.
 fn pipeline_from_args(args: PipelineArgs) -> Result<PipelineConfig> {
     let Some(table) = args.table else {
         bail!("no table given; pass --table NAME (and --topic, --plugin), or see `host --help`");
@@ -583,9 +611,10 @@ fn pipeline_from_args(args: PipelineArgs) -> Result<PipelineConfig> {
         .plugins
         .into_iter()
         .enumerate()
-        .map(|(i, path)| PluginSpec {
+        .map(|(i, path)| PluginDraft {
             path,
-            config: args.plugin_configs.get(i).cloned().unwrap_or_default(),
+            config: None,
+            config_json: args.plugin_configs.get(i).cloned(),
         })
         .collect();
     let outputs = args
@@ -596,12 +625,11 @@ fn pipeline_from_args(args: PipelineArgs) -> Result<PipelineConfig> {
                 .map(|(n, t)| (n.trim().to_owned(), t.trim().to_owned()))
                 .with_context(|| format!("--output {o}: expected NAME=TABLE"))
         })
-        .collect::<Result<Vec<_>>>()?;
-    let config = PipelineConfig {
-        name: args.name.unwrap_or_else(|| table.clone()),
-        group: args.group.unwrap_or_else(|| format!("sluice-{table}")),
+        .collect::<Result<_>>()?;
+    let draft = PipelineDraft {
+        name: args.name,
         topics: args.topics,
-        plugins,
+        group: args.group,
         table,
         outputs,
         dead_letter_table: args.dead_letter_table,
@@ -616,10 +644,10 @@ fn pipeline_from_args(args: PipelineArgs) -> Result<PipelineConfig> {
             memory_bytes: args.plugin_memory_mib << 20,
             ..SandboxLimits::default()
         },
-        grants: SandboxGrants::default(),
-        lifecycle: LifecycleConfig::default(),
+        grants: Default::default(),
+        lifecycle: Default::default(),
         workers: args.workers,
+        plugins,
     };
-    config.validate()?;
-    Ok(config)
+    PipelineConfig::from_draft(draft, std::path::Path::new(""))
 }

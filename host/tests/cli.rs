@@ -129,9 +129,12 @@ fn unreachable_clickhouse() {
     );
 }
 
-#[test]
-fn unreachable_broker() {
+#[tokio::test]
+async fn unreachable_broker() {
     let svc = common::Services::require();
+    // A database with the tables, so the broker is the only thing missing (found when
+    // this test passed only after another had created the tables in `default`).
+    let db = svc.fresh_database("cli_broker").await;
     let (code, err) = run(
         &[
             "--topic",
@@ -142,6 +145,8 @@ fn unreachable_broker() {
             "127.0.0.1:1",
             "--clickhouse-url",
             &svc.clickhouse_url,
+            "--database",
+            &db,
         ],
         &[],
     );

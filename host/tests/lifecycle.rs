@@ -6,9 +6,10 @@ mod common;
 
 use std::sync::Arc;
 
+use sluice_host::config::{BatchLimits, LifecycleConfig};
 use sluice_host::config::{PipelineConfig, PluginSpec, default_dead_letter_table};
-use sluice_host::pipeline::batch::{Batch, BatchLimits};
-use sluice_host::pipeline::control::{LifecycleConfig, PipelineControl, Refusal};
+use sluice_host::pipeline::control::{PipelineControl, Refusal};
+use sluice_host::record::Batch;
 use sluice_host::runtime::{Plugin, Runtime, SandboxGrants, SandboxLimits};
 
 fn batch(payloads: &[&[u8]]) -> Batch {
@@ -209,7 +210,7 @@ fn repeated_faults_quarantine_the_pipeline_until_a_swap() {
         assert!(!c.quarantined(), "not before 3 faults ({i})");
         let out = chain.run(&batch(&[b"loop"]));
         assert_eq!(out.faults.len(), 1);
-        assert_eq!(out.dead[0].code, "trap-deadline");
+        assert_eq!(out.output.dead[0].code, "trap-deadline");
         c.report(generation, &out);
     }
     assert!(c.quarantined());

@@ -5,8 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use sluice_host::pipeline::batch::Batch;
 use sluice_host::pipeline::chain::Chain;
+use sluice_host::record::Batch;
 use sluice_host::runtime::{
     Outcome, Plugin, PluginFault, PluginKind, Runtime, SandboxGrants, SandboxLimits,
     TransformInstance, TrapKind,
@@ -58,6 +58,29 @@ fn generator_is_refused_where_a_transform_is_needed() {
             .contains("is a generator plugin, but a transform plugin is needed"),
         "{err}"
     );
+}
+
+/// Defect found in review: an instance of a plugin of the wrong kind was reported as
+/// `bad-output`, which blames the plugin's rows for a mistake in the host's wiring.
+#[test]
+fn a_plugin_of_the_wrong_kind_has_its_own_fault_code() {
+    let runtime = Runtime::new().expect("engine");
+    let generator = Plugin::load(&runtime, &common::plugin("generator")).expect("loads");
+    let fault = TransformInstance::new(generator, "", SandboxLimits::default())
+        .expect_err("a generator is no transform");
+    assert_eq!(fault.code(), "wrong-kind");
+    assert!(
+        fault
+            .to_string()
+            .contains("is a generator plugin, but a transform plugin"),
+        "{fault}"
+    );
+    let transform = Plugin::load(&runtime, &common::plugin("passthrough")).expect("loads");
+    let fault =
+        sluice_host::runtime::GeneratorInstance::new(&transform, "", 1, SandboxLimits::default())
+            .err()
+            .expect("a transform is no generator");
+    assert_eq!(fault.code(), "wrong-kind");
 }
 
 #[test]
@@ -159,7 +182,7 @@ fn plugins_cannot_read_host_files() {
 #[test]
 fn chain_sends_a_trapped_batch_to_dead_letters_and_goes_on() {
     let mut chain = Chain::new(vec![instance("hostile", SandboxLimits::default())]);
-    let out = chain.run(&batch(&[b"ok", b"panic", b"ok"]));
+    let out = chain.run(&batch(&[b"ok", b"panic", b"ok"])).output;
     assert!(out.rows.is_empty());
     assert_eq!(out.dead.len(), 3);
     assert!(out.dead.iter().all(|d| d.code == "trap-panic"));
@@ -167,7 +190,7 @@ fn chain_sends_a_trapped_batch_to_dead_letters_and_goes_on() {
         out.dead.iter().map(|d| d.offset).collect::<Vec<_>>(),
         vec![0, 1, 2]
     );
-    let out = chain.run(&batch(&[b"ok", b"reject"]));
+    let out = chain.run(&batch(&[b"ok", b"reject"])).output;
     assert_eq!(out.rows.len(), 1);
     assert_eq!(out.dead.len(), 1);
     assert_eq!(out.dead[0].code, "hostile");
@@ -302,10 +325,12 @@ fn chain_routes_targeted_rows_and_feeds_untargeted_ones_onward() {
         ),
     ];
     let mut chain = Chain::new(chain_plugins.into_iter().collect());
-    let out = chain.run(&batch(&[
-        br#"{"ts":"2026-01-01 00:00:05","url":"/a"}"#,
-        br#"{"ts":"2026-01-01 00:00:06"}"#,
-    ]));
+    let out = chain
+        .run(&batch(&[
+            br#"{"ts":"2026-01-01 00:00:05","url":"/a"}"#,
+            br#"{"ts":"2026-01-01 00:00:06"}"#,
+        ]))
+        .output;
     assert_eq!(out.dead.len(), 1);
     assert_eq!(out.dead[0].plugin.as_ref(), "validate");
     assert_eq!(out.dead[0].offset, 1);

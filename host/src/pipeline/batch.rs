@@ -2,157 +2,12 @@
 //! at a row count, a byte size or an age, whichever comes first.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
-/// A Kafka record header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// Header name.
-    pub key: String,
-    /// Header value, if any.
-    pub value: Option<Vec<u8>>,
-}
-
-/// One record's envelope; its payload sits in the batch's `payloads`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventMeta {
-    /// Kafka offset.
-    pub offset: i64,
-    /// Record timestamp, ms since the epoch, or -1.
-    pub timestamp_ms: i64,
-    /// Record key.
-    pub key: Option<Vec<u8>>,
-    /// Record headers.
-    pub headers: Vec<Header>,
-    /// Payload length in `payloads`.
-    pub payload_len: u32,
-}
-
-/// A run of records from one partition, in offset order, with framed payloads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
-    /// Source topic.
-    pub topic: Arc<str>,
-    /// Source partition.
-    pub partition: i32,
-    /// Assignment generation this batch was read under; a stale one is dropped.
-    pub epoch: u64,
-    /// Envelopes in offset order.
-    pub events: Vec<EventMeta>,
-    /// Payloads, concatenated in event order.
-    pub payloads: Vec<u8>,
-}
-
-impl Batch {
-    /// An empty batch for one partition.
-    pub fn new(topic: Arc<str>, partition: i32, epoch: u64) -> Self {
-        Self {
-            topic,
-            partition,
-            epoch,
-            events: Vec::new(),
-            payloads: Vec::new(),
-        }
-    }
-
-    /// Appends one record.
-    pub fn push(
-        &mut self,
-        offset: i64,
-        timestamp_ms: i64,
-        key: Option<Vec<u8>>,
-        headers: Vec<Header>,
-        payload: &[u8],
-    ) {
-        self.payloads.extend_from_slice(payload);
-        self.events.push(EventMeta {
-            offset,
-            timestamp_ms,
-            key,
-            headers,
-            payload_len: payload.len() as u32,
-        });
-    }
-
-    /// Byte range of each event's payload in `payloads`, in event order.
-    pub fn payload_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
-        self.events.iter().scan(0usize, |start, e| {
-            let range = *start..*start + e.payload_len as usize;
-            *start = range.end;
-            Some(range)
-        })
-    }
-
-    /// Offset of the last event, if any.
-    pub fn last_offset(&self) -> Option<i64> {
-        self.events.last().map(|e| e.offset)
-    }
-
-    /// Splits off the events with offsets above `offset` into a new batch.
-    pub fn split_after(&mut self, offset: i64) -> Batch {
-        let at = self.events.partition_point(|e| e.offset <= offset);
-        let bytes: usize = self.events[..at]
-            .iter()
-            .map(|e| e.payload_len as usize)
-            .sum();
-        let mut rest = Batch::new(self.topic.clone(), self.partition, self.epoch);
-        rest.events = self.events.split_off(at);
-        rest.payloads = self.payloads.split_off(bytes);
-        rest
-    }
-}
-
-/// When a batch closes; defaults favour throughput, flags override them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BatchLimits {
-    /// Close a batch at this many records.
-    #[serde(default = "default_max_rows")]
-    pub max_rows: usize,
-    /// Close a batch at this many payload bytes (guest memory never shrinks, so
-    /// bytes are capped as well as rows).
-    #[serde(default = "default_max_bytes")]
-    pub max_bytes: usize,
-    /// Close a batch this many milliseconds after its first record arrived.
-    #[serde(default = "default_max_wait_ms")]
-    pub max_wait_ms: u64,
-    /// Most payload bytes read from Kafka and not yet written and committed, across
-    /// the pipeline; past it every partition pauses until workers catch up, so a
-    /// slow or absent ClickHouse cannot grow memory without bound.
-    #[serde(default = "default_max_in_flight_bytes")]
-    pub max_in_flight_bytes: usize,
-}
-
-fn default_max_in_flight_bytes() -> usize {
-    256 << 20
-}
-
-fn default_max_rows() -> usize {
-    10_000
-}
-
-fn default_max_bytes() -> usize {
-    4 << 20
-}
-
-fn default_max_wait_ms() -> u64 {
-    250
-}
-
-impl Default for BatchLimits {
-    fn default() -> Self {
-        Self {
-            max_rows: default_max_rows(),
-            max_bytes: default_max_bytes(),
-            max_wait_ms: default_max_wait_ms(),
-            max_in_flight_bytes: default_max_in_flight_bytes(),
-        }
-    }
-}
+use super::flow::InFlightBytes;
+use crate::config::BatchLimits;
+use crate::record::{Batch, Header};
 
 struct Open {
     batch: Batch,
@@ -163,19 +18,24 @@ struct Open {
 pub struct Batcher {
     limits: BatchLimits,
     open: HashMap<(Arc<str>, i32), Open>,
+    /// Payload bytes taken in and not yet finished: counted here as records arrive,
+    /// given back here for a stale batch dropped, and by the worker for the rest.
+    in_flight: Arc<InFlightBytes>,
 }
 
 impl Batcher {
-    /// A batcher with no open batches.
-    pub fn new(limits: BatchLimits) -> Self {
+    /// A batcher with no open batches that counts payload bytes into `in_flight`.
+    pub fn new(limits: BatchLimits, in_flight: Arc<InFlightBytes>) -> Self {
         Self {
             limits,
             open: HashMap::new(),
+            in_flight,
         }
     }
 
     /// Adds a record; returns the batch it closed, if any. A record from a newer
-    /// assignment epoch discards the partition's stale open batch first.
+    /// assignment epoch discards the partition's stale open batch first, and gives
+    /// its bytes back to the in-flight count.
     #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,
@@ -198,9 +58,12 @@ impl Batcher {
                 opened: now,
             });
         if slot.batch.epoch != epoch {
-            slot.batch = Batch::new(topic.clone(), partition, epoch);
+            let stale =
+                std::mem::replace(&mut slot.batch, Batch::new(topic.clone(), partition, epoch));
+            self.in_flight.sub(stale.payloads.len());
             slot.opened = now;
         }
+        self.in_flight.add(payload.len());
         if slot.batch.events.is_empty() {
             slot.opened = now;
         }
@@ -225,12 +88,6 @@ impl Batcher {
     /// Closes every non-empty batch (shutdown).
     pub fn drain(&mut self) -> Vec<Batch> {
         self.take_where(|_| true)
-    }
-
-    /// Drops the open batch of a partition this member no longer owns.
-    pub fn forget(&mut self, topic: &str, partition: i32) {
-        self.open
-            .retain(|(t, p), _| !(&**t == topic && *p == partition));
     }
 
     fn take_where(&mut self, pred: impl Fn(&Open) -> bool) -> Vec<Batch> {
@@ -262,6 +119,10 @@ mod tests {
         }
     }
 
+    fn batcher(limits: BatchLimits) -> Batcher {
+        Batcher::new(limits, Arc::new(InFlightBytes::default()))
+    }
+
     fn push(
         b: &mut Batcher,
         t: &Arc<str>,
@@ -277,7 +138,7 @@ mod tests {
     #[test]
     fn closes_at_row_limit_per_partition() {
         let t: Arc<str> = "t".into();
-        let mut b = Batcher::new(limits(3, 1 << 20, 1000));
+        let mut b = batcher(limits(3, 1 << 20, 1000));
         let now = Instant::now();
         assert!(push(&mut b, &t, 0, 1, 0, b"a", now).is_none());
         assert!(push(&mut b, &t, 1, 1, 0, b"x", now).is_none());
@@ -297,7 +158,7 @@ mod tests {
     #[test]
     fn closes_at_byte_limit() {
         let t: Arc<str> = "t".into();
-        let mut b = Batcher::new(limits(100, 10, 1000));
+        let mut b = batcher(limits(100, 10, 1000));
         let now = Instant::now();
         assert!(push(&mut b, &t, 0, 1, 0, b"12345", now).is_none());
         let closed = push(&mut b, &t, 0, 1, 1, b"67890", now).expect("10 bytes closes");
@@ -307,7 +168,7 @@ mod tests {
     #[test]
     fn closes_by_age_only_when_old_enough() {
         let t: Arc<str> = "t".into();
-        let mut b = Batcher::new(limits(100, 1 << 20, 50));
+        let mut b = batcher(limits(100, 1 << 20, 50));
         let start = Instant::now();
         push(&mut b, &t, 0, 1, 0, b"a", start);
         assert!(b.expired(start + Duration::from_millis(10)).is_empty());
@@ -322,7 +183,7 @@ mod tests {
     #[test]
     fn newer_epoch_discards_stale_open_batch() {
         let t: Arc<str> = "t".into();
-        let mut b = Batcher::new(limits(100, 1 << 20, 50));
+        let mut b = batcher(limits(100, 1 << 20, 50));
         let now = Instant::now();
         push(&mut b, &t, 0, 1, 5, b"old", now);
         push(&mut b, &t, 0, 2, 3, b"new", now);
@@ -332,18 +193,27 @@ mod tests {
         assert_eq!(out[0].payloads, b"new");
     }
 
+    /// Defect found in review: a stale open batch dropped for a newer epoch kept its
+    /// bytes in the in-flight count for good, so after enough reassignments every
+    /// partition paused on the cap and never resumed.
     #[test]
-    fn split_after_keeps_payloads_aligned() {
-        let mut batch = Batch::new("t".into(), 0, 1);
-        batch.push(10, 0, None, vec![], b"aa");
-        batch.push(11, 0, None, vec![], b"bbb");
-        batch.push(12, 0, None, vec![], b"c");
-        let rest = batch.split_after(10);
-        assert_eq!(batch.payloads, b"aa");
-        assert_eq!(rest.payloads, b"bbbc");
-        assert_eq!(rest.events[0].offset, 11);
-        let ranges: Vec<_> = rest.payload_ranges().collect();
-        assert_eq!(ranges, vec![0..3, 3..4]);
+    fn reassignments_give_stale_bytes_back() {
+        let t: Arc<str> = "t".into();
+        let in_flight = Arc::new(InFlightBytes::default());
+        let mut b = Batcher::new(limits(100, 1 << 20, 50), in_flight.clone());
+        let now = Instant::now();
+        for epoch in 1..=1000 {
+            push(&mut b, &t, 0, epoch, epoch as i64, b"0123456789", now);
+        }
+        assert_eq!(
+            in_flight.get(),
+            10,
+            "only the open batch of the last epoch counts"
+        );
+        for batch in b.drain() {
+            drop(in_flight.release_on_drop(&batch));
+        }
+        assert_eq!(in_flight.get(), 0);
     }
 
     use proptest::prelude::*;
@@ -441,7 +311,7 @@ mod tests {
             max_bytes in 1usize..5000,
         ) {
             let topic: Arc<str> = "t".into();
-            let mut batcher = Batcher::new(limits(max_rows, max_bytes, 1000));
+            let mut batcher = batcher(limits(max_rows, max_bytes, 1000));
             let now = Instant::now();
             let mut batches = Vec::new();
             for r in &records {

@@ -2,71 +2,23 @@
 //! the next stage, targeted rows go straight to their output, rejections and traps
 //! become dead letters. Every row keeps the offset of the record it came from.
 
-use std::ops::Range;
 use std::sync::Arc;
 
-use super::batch::Batch;
+use crate::record::{Batch, ChainOutput, DeadLetter};
 use crate::runtime::{Outcome, PluginFault, PluginOutput, RowMeta, TransformInstance};
 
-/// A row bound for a table, tied to the source offset that produced it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutRow {
-    /// Offset of the source record (the batch's last offset for batch-level rows).
-    pub offset: i64,
-    /// Named output, or none for the pipeline's main table.
-    pub target: Option<String>,
-    /// Where the row's JSON object sits in [`ChainOutput::data`].
-    pub range: Range<usize>,
-}
-
-/// A record or row that could not be processed, with its reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetter {
-    /// Offset of the source record.
-    pub offset: i64,
-    /// Which plugin (or `host`) refused it.
-    pub plugin: Arc<str>,
-    /// Reason code, e.g. `bad-json`, `trap-panic`, `schema`.
-    pub code: String,
-    /// Human-readable detail.
-    pub message: String,
-    /// The bytes that failed, as they were at that stage.
-    pub payload: Vec<u8>,
-}
-
-/// Everything one batch produced.
+/// One batch's run through the chain: what goes to the sink, and what the plugin
+/// lifecycle (canaries, probation, quarantine) judges each stage by.
 #[derive(Debug, Default)]
-pub struct ChainOutput {
-    /// Rows in production order.
-    pub rows: Vec<OutRow>,
-    /// Row bytes.
-    pub data: Vec<u8>,
-    /// Dead letters in production order.
-    pub dead: Vec<DeadLetter>,
-    /// Stages that faulted (trap, bad output) on this batch, by chain index: what
-    /// canaries, rollback and quarantine judge a plugin by.
+pub struct ChainRun {
+    /// Rows and dead letters, for the sink.
+    pub output: ChainOutput,
+    /// Stages that faulted (trap, bad output) on this batch, by chain index.
     pub faults: Vec<(usize, PluginFault)>,
     /// Events each stage rejected, by chain index.
     pub rejected: Vec<usize>,
     /// Events each stage was given, by chain index.
     pub seen: Vec<usize>,
-}
-
-impl ChainOutput {
-    fn push_row(&mut self, offset: i64, target: Option<String>, bytes: &[u8]) {
-        let start = self.data.len();
-        self.data.extend_from_slice(bytes);
-        self.rows.push(OutRow {
-            offset,
-            target,
-            range: start..self.data.len(),
-        });
-    }
-
-    /// The bytes of one row.
-    pub fn row_bytes(&self, row: &OutRow) -> &[u8] {
-        &self.data[row.range.clone()]
-    }
 }
 
 /// A pipeline's plugins, in order, each instantiated for one worker.
@@ -103,17 +55,13 @@ impl Chain {
         &self.version
     }
 
-    /// The instances, in chain order.
-    pub fn stages(&self) -> &[TransformInstance] {
-        &self.stages
-    }
-
     /// Runs `batch` through every stage.
-    pub fn run(&mut self, batch: &Batch) -> ChainOutput {
-        let mut out = ChainOutput::default();
+    pub fn run(&mut self, batch: &Batch) -> ChainRun {
+        let mut out = ChainRun::default();
         if self.stages.is_empty() {
             for (meta, range) in batch.events.iter().zip(batch.payload_ranges()) {
-                out.push_row(meta.offset, None, &batch.payloads[range]);
+                out.output
+                    .push_row(meta.offset, None, &batch.payloads[range]);
             }
             return out;
         }
@@ -130,7 +78,7 @@ impl Chain {
             out.seen[k] = current.events.len();
             let next = match stage.process(current) {
                 Err(fault) => {
-                    dead_batch(&mut out, current, &plugin, &fault);
+                    dead_batch(&mut out.output, current, &plugin, &fault);
                     out.faults.push((k, fault));
                     Batch::new(batch.topic.clone(), batch.partition, batch.epoch)
                 }
@@ -147,7 +95,7 @@ impl Chain {
 /// go to `out`, rejections become dead letters, and the untargeted rest is returned
 /// as the next stage's batch. Rows past the sum of emits belong to the batch's last event.
 fn route(
-    out: &mut ChainOutput,
+    out: &mut ChainRun,
     current: &Batch,
     stage: usize,
     is_last: bool,
@@ -182,12 +130,12 @@ fn route(
         match outcome {
             Outcome::Emit(n) => {
                 for row in rows.by_ref().take(*n as usize) {
-                    route_row(out, &mut next, i, row);
+                    route_row(&mut out.output, &mut next, i, row);
                 }
             }
             Outcome::Reject { code, message } => {
                 out.rejected[stage] += 1;
-                out.dead.push(DeadLetter {
+                out.output.dead.push(DeadLetter {
                     offset: current.events[i].offset,
                     plugin: plugin.clone(),
                     code: code.clone(),
@@ -199,7 +147,7 @@ fn route(
     }
     let last_event = current.events.len() - 1;
     for row in rows {
-        route_row(out, &mut next, last_event, row);
+        route_row(&mut out.output, &mut next, last_event, row);
     }
     next
 }
@@ -226,14 +174,14 @@ mod tests {
         let mut batch = Batch::new("t".into(), 2, 1);
         batch.push(7, 0, None, vec![], br#"{"a":1}"#);
         batch.push(8, 0, None, vec![], br#"{"a":2}"#);
-        let out = Chain::default().run(&batch);
+        let out = Chain::default().run(&batch).output;
         assert_eq!(out.rows.len(), 2);
         assert_eq!(out.rows[1].offset, 8);
         assert_eq!(out.row_bytes(&out.rows[1]), br#"{"a":2}"#);
         assert!(out.dead.is_empty());
     }
 
-    use crate::pipeline::batch::Header;
+    use crate::record::Header;
     use crate::runtime::check_output;
     use proptest::prelude::*;
 
@@ -306,8 +254,9 @@ mod tests {
             if check_output(&output, batch.events.len()).is_err() {
                 return Ok(());
             }
-            let mut out = ChainOutput { rejected: vec![0], ..ChainOutput::default() };
-            let next = route(&mut out, &batch, 0, is_last, &"p".into(), &output);
+            let mut run = ChainRun { rejected: vec![0], ..ChainRun::default() };
+            let next = route(&mut run, &batch, 0, is_last, &"p".into(), &output);
+            let out = &run.output;
             let ranges: Vec<_> = batch.payload_ranges().collect();
             // Which event each row belongs to: the emits in order, then the last event.
             let mut owner = Vec::new();
@@ -342,7 +291,7 @@ mod tests {
                 .filter(|(_, o)| matches!(o, Outcome::Reject { .. }))
                 .map(|(i, _)| i)
                 .collect();
-            prop_assert_eq!(out.rejected[0], rejects.len());
+            prop_assert_eq!(run.rejected[0], rejects.len());
             prop_assert_eq!(out.dead.len(), rejects.len());
             for (dead, i) in out.dead.iter().zip(rejects) {
                 prop_assert_eq!(dead.offset, batch.events[i].offset);

@@ -10,58 +10,10 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use super::batch::Batch;
-use super::chain::{Chain, ChainOutput};
+use super::chain::{Chain, ChainRun};
 use crate::config::PipelineConfig;
+use crate::record::Batch;
 use crate::runtime::{Plugin, PluginKind, Runtime, TransformInstance};
-
-/// How a pipeline treats new plugin versions and failing ones.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LifecycleConfig {
-    /// Swap in a plugin when its file changes (polled twice a second), after the same
-    /// checks as an API swap.
-    #[serde(default = "default_watch")]
-    pub watch: bool,
-    /// Batches after a swap during which the new version is on probation.
-    #[serde(default = "default_probation_batches")]
-    pub probation_batches: u32,
-    /// Share of probation events that the new plugin rejected or trapped on above
-    /// which the swap is rolled back by itself; 1.0 turns automatic rollback off.
-    #[serde(default = "default_rollback_rate")]
-    pub rollback_rate: f64,
-    /// Consecutive batches with a plugin fault after which the pipeline is
-    /// quarantined: its partitions pause until a swap or rollback.
-    #[serde(default = "default_quarantine_after")]
-    pub quarantine_after: u32,
-}
-
-fn default_watch() -> bool {
-    true
-}
-
-fn default_probation_batches() -> u32 {
-    20
-}
-
-fn default_rollback_rate() -> f64 {
-    0.5
-}
-
-fn default_quarantine_after() -> u32 {
-    5
-}
-
-impl Default for LifecycleConfig {
-    fn default() -> Self {
-        Self {
-            watch: default_watch(),
-            probation_batches: default_probation_batches(),
-            rollback_rate: default_rollback_rate(),
-            quarantine_after: default_quarantine_after(),
-        }
-    }
-}
 
 /// Why a swap or rollback was refused; the old version keeps running.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -128,9 +80,10 @@ pub struct PipelineStatus {
     pub name: String,
     /// Bumped by every swap and rollback.
     pub generation: u64,
-    /// `running` or `quarantined`.
+    /// `running`, `quarantined` (paused until a swap, rollback or resume) or `failed`
+    /// (could not start).
     pub state: String,
-    /// Why it is quarantined, if it is.
+    /// Why it is quarantined or failed, if it is.
     pub quarantine: Option<String>,
     /// The chain.
     pub plugins: Vec<PluginStatus>,
@@ -166,6 +119,8 @@ struct State {
     history: Vec<Vec<Arc<Plugin>>>,
     probation: Option<Probation>,
     quarantine: Option<String>,
+    /// Why the pipeline could not start, if it could not.
+    failed: Option<String>,
     consecutive_faults: u32,
     events: Vec<String>,
 }
@@ -197,6 +152,7 @@ impl PipelineControl {
                 history,
                 probation: None,
                 quarantine: None,
+                failed: None,
                 consecutive_faults: 0,
                 events: Vec::new(),
             }),
@@ -232,6 +188,40 @@ impl PipelineControl {
     /// Whether workers must hold their batches (and the reader pause) for now.
     pub fn quarantined(&self) -> bool {
         self.lock().quarantine.is_some()
+    }
+
+    /// Quarantines the pipeline for a cause outside its plugins that only a person can
+    /// fix (the sink refused the user, the permission, the table's engine): its
+    /// partitions pause and nothing is committed until [`Self::resume`] or a swap.
+    /// Logged once, however many workers hit the same cause.
+    pub fn halt(&self, reason: &str) {
+        let mut state = self.lock();
+        if state.quarantine.is_some() {
+            return;
+        }
+        tracing::error!(pipeline = %self.config.name, %reason, "Pipeline quarantined; its partitions pause until it is resumed (POST /pipelines/NAME/resume or `host resume`).");
+        push_event(&mut state.events, format!("quarantined: {reason}"));
+        state.quarantine = Some(reason.to_owned());
+        state.consecutive_faults = 0;
+    }
+
+    /// Lifts a quarantine once the cause is fixed (the operator's action): held batches
+    /// are tried again on fresh marks, and paused partitions resume. Returns the reason
+    /// that was lifted, or none if the pipeline was not quarantined.
+    pub fn resume(&self) -> Option<String> {
+        let mut state = self.lock();
+        let reason = state.quarantine.take()?;
+        state.consecutive_faults = 0;
+        info!(pipeline = %self.config.name, %reason, "Pipeline resumed by an operator.");
+        push_event(&mut state.events, format!("resumed (was: {reason})"));
+        Some(reason)
+    }
+
+    /// Records that the pipeline could not start, so the API shows it as `failed`.
+    pub fn fail(&self, reason: &str) {
+        let mut state = self.lock();
+        push_event(&mut state.events, format!("failed to start: {reason}"));
+        state.failed = Some(reason.to_owned());
     }
 
     /// Instances of `plugins` with this pipeline's configs, limits and grants.
@@ -384,7 +374,7 @@ impl PipelineControl {
 
     /// Takes a processed batch's outcome into account: probation after a swap
     /// (rolled back when too many events fail) and quarantine after repeated faults.
-    pub fn report(&self, generation: u64, out: &ChainOutput) {
+    pub fn report(&self, generation: u64, out: &ChainRun) {
         let lifecycle = self.config.lifecycle;
         let mut rollback = None;
         {
@@ -456,13 +446,15 @@ impl PipelineControl {
         PipelineStatus {
             name: self.config.name.clone(),
             generation: self.generation(),
-            state: if state.quarantine.is_some() {
+            state: if state.failed.is_some() {
+                "failed"
+            } else if state.quarantine.is_some() {
                 "quarantined"
             } else {
                 "running"
             }
             .to_owned(),
-            quarantine: state.quarantine.clone(),
+            quarantine: state.quarantine.clone().or_else(|| state.failed.clone()),
             plugins: state
                 .plugins
                 .iter()

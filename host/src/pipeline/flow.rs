@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tracing::{info, warn};
 
-use super::batch::Batch;
+use crate::record::Batch;
 use crate::source::kafka::{KafkaConsumer, TopicPartition};
 
 /// Payload bytes read from Kafka and not yet finished by a worker.
@@ -25,6 +25,11 @@ impl InFlightBytes {
     /// Counts bytes the reader took in.
     pub fn add(&self, n: usize) {
         self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Gives back bytes that will never reach a worker (a stale batch dropped).
+    pub fn sub(&self, n: usize) {
+        self.0.fetch_sub(n, Ordering::Relaxed);
     }
 
     /// Bytes in flight now.

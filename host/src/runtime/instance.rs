@@ -1,144 +1,17 @@
 //! Plugin instances: one `Store` each, with limits, and re-instantiated after a trap.
+//! Batches go in as the WIT types and come out as a checked [`PluginOutput`].
 
 use std::fmt;
 use std::sync::Arc;
 
-use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, Store, Trap};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+use wasmtime::Store;
 
 use super::bindings::{generator, transformer};
+use super::fault::PluginFault;
 use super::limits::{SandboxGrants, SandboxLimits};
 use super::plugin::{Plugin, PluginKind, Pre};
-use crate::pipeline::batch::Batch;
-
-/// How much of a plugin's stderr is kept to explain a trap.
-const STDERR_CAPTURE: usize = 16 << 10;
-
-/// Per-store host data: WASI with nothing granted, the limiter, captured stderr.
-pub struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limiter: Limiter,
-    stderr: MemoryOutputPipe,
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// Caps linear memory and remembers how large it grew and whether it hit the cap.
-struct Limiter {
-    max_memory: usize,
-    memory: usize,
-    hit_cap: bool,
-}
-
-impl ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.max_memory {
-            self.hit_cap = true;
-            wasmtime::bail!(
-                "plugin memory would grow to {desired} bytes, over the cap of {} bytes",
-                self.max_memory
-            );
-        }
-        self.memory = self.memory.max(desired);
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1 << 20)
-    }
-}
-
-/// What went wrong inside a plugin; the pipeline turns it into dead letters.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PluginFault {
-    /// `init` refused the configuration.
-    #[error("plugin refused its config ({code}): {message}")]
-    Init {
-        /// The plugin's reason code.
-        code: String,
-        /// The plugin's message.
-        message: String,
-    },
-    /// The call trapped: panic, deadline, memory cap, stack overflow...
-    #[error("plugin trapped ({}): {message}", kind.code())]
-    Trap {
-        /// Which limit or fault.
-        kind: TrapKind,
-        /// Detail, including the plugin's panic message when it printed one.
-        message: String,
-    },
-    /// The plugin returned an output that breaks the framing contract.
-    #[error("plugin broke the output contract: {0}")]
-    BadOutput(String),
-    /// The plugin returned more row bytes than `max_output_bytes` allows.
-    #[error("plugin returned {bytes} bytes of rows, over the cap of {cap}")]
-    OutputTooLarge {
-        /// What it returned.
-        bytes: usize,
-        /// The configured cap.
-        cap: usize,
-    },
-}
-
-impl PluginFault {
-    /// The reason code dead letters carry.
-    pub fn code(&self) -> &'static str {
-        match self {
-            PluginFault::Init { .. } => "plugin-init",
-            PluginFault::Trap { kind, .. } => kind.code(),
-            PluginFault::BadOutput(_) => "bad-output",
-            PluginFault::OutputTooLarge { .. } => "output-too-large",
-        }
-    }
-}
-
-/// Why a call trapped; decides the dead-letter code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrapKind {
-    /// The epoch deadline passed (an endless or too slow loop).
-    Deadline,
-    /// Linear memory hit the cap.
-    Memory,
-    /// Native stack exhausted (deep recursion).
-    Stack,
-    /// The guest panicked or hit `unreachable`.
-    Panic,
-    /// Anything else.
-    Other,
-}
-
-impl TrapKind {
-    /// Dead-letter reason code for this trap.
-    pub fn code(self) -> &'static str {
-        match self {
-            TrapKind::Deadline => "trap-deadline",
-            TrapKind::Memory => "trap-memory",
-            TrapKind::Stack => "trap-stack",
-            TrapKind::Panic => "trap-panic",
-            TrapKind::Other => "trap",
-        }
-    }
-}
+use super::store::{HostState, classify, new_store};
+use crate::record::Batch;
 
 /// What a plugin made of a batch, checked against the framing contract.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -172,113 +45,6 @@ pub struct RowMeta {
     pub target: Option<String>,
     /// Byte length in `data`.
     pub len: u32,
-}
-
-/// A clock stuck at zero: what a plugin sees unless the pipeline grants `clock`.
-struct FrozenClock;
-
-impl HostWallClock for FrozenClock {
-    fn resolution(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(1)
-    }
-    fn now(&self) -> std::time::Duration {
-        std::time::Duration::ZERO
-    }
-}
-
-impl HostMonotonicClock for FrozenClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-    fn now(&self) -> u64 {
-        0
-    }
-}
-
-fn new_store(
-    plugin: &Plugin,
-    limits: &SandboxLimits,
-    grants: &SandboxGrants,
-) -> Result<Store<HostState>, PluginFault> {
-    let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
-    // No sockets and no environment ever; clocks, randomness and one read-only
-    // directory only when the pipeline grants them.
-    let mut builder = WasiCtx::builder();
-    builder
-        .stderr(stderr.clone())
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false);
-    if !grants.clock {
-        builder.wall_clock(FrozenClock).monotonic_clock(FrozenClock);
-    }
-    if !grants.random {
-        builder
-            .secure_random(wasmtime_wasi::Deterministic::new(vec![0]))
-            .insecure_random(wasmtime_wasi::Deterministic::new(vec![0]))
-            .insecure_random_seed(0);
-    }
-    if let Some(dir) = &grants.read_dir {
-        builder
-            .preopened_dir(dir, "/data", FsPerms::ReadOnly)
-            .map_err(|e| PluginFault::Init {
-                code: "grant".into(),
-                message: format!("cannot open read_dir {}: {e}", dir.display()),
-            })?;
-    }
-    let wasi = builder.build();
-    let state = HostState {
-        wasi,
-        table: ResourceTable::new(),
-        limiter: Limiter {
-            max_memory: limits.memory_bytes,
-            memory: 0,
-            hit_cap: false,
-        },
-        stderr,
-    };
-    let mut store = Store::new(plugin.runtime.engine(), state);
-    store.limiter(|s| &mut s.limiter);
-    store.epoch_deadline_trap();
-    store.set_epoch_deadline(limits.deadline_ticks());
-    Ok(store)
-}
-
-fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> PluginFault {
-    let state = store.data();
-    let kind = if state.limiter.hit_cap {
-        TrapKind::Memory
-    } else {
-        match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => TrapKind::Deadline,
-            Some(Trap::StackOverflow) => TrapKind::Stack,
-            Some(Trap::UnreachableCodeReached) => TrapKind::Panic,
-            _ => TrapKind::Other,
-        }
-    };
-    let stderr = state.stderr.contents();
-    let said = String::from_utf8_lossy(&stderr);
-    let panic_line = said
-        .lines()
-        .skip_while(|l| !l.contains("panicked at"))
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(": ");
-    // The error's Display carries a wasm backtrace; its first line says what trapped.
-    let first_line = error
-        .to_string()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let mut message = match kind {
-        TrapKind::Deadline => "call exceeded its CPU deadline".to_owned(),
-        TrapKind::Memory => "linear memory hit the instance cap".to_owned(),
-        _ if !panic_line.is_empty() => panic_line.trim().to_owned(),
-        _ => first_line,
-    };
-    message.truncate(1_000);
-    PluginFault::Trap { kind, message }
 }
 
 struct LiveTransform {
@@ -321,7 +87,6 @@ impl TransformInstance {
         limits: SandboxLimits,
         grants: &SandboxGrants,
     ) -> Result<Self, PluginFault> {
-        debug_assert_eq!(plugin.kind, PluginKind::Transform);
         let mut instance = Self {
             plugin,
             config: config.into(),
@@ -340,9 +105,12 @@ impl TransformInstance {
 
     fn instantiate(&self) -> Result<LiveTransform, PluginFault> {
         let Pre::Transform(pre) = &self.plugin.pre else {
-            return Err(PluginFault::BadOutput("not a transform plugin".into()));
+            return Err(PluginFault::WrongKind {
+                expected: PluginKind::Transform,
+                found: self.plugin.kind,
+            });
         };
-        let mut store = new_store(&self.plugin, &self.limits, &self.grants)?;
+        let mut store = new_store(&self.plugin.runtime, &self.limits, &self.grants)?;
         let bindings = match pre.instantiate(&mut store) {
             Ok(b) => b,
             Err(e) => return Err(classify(&store, &e)),
@@ -515,9 +283,12 @@ impl GeneratorInstance {
         limits: SandboxLimits,
     ) -> Result<Self, PluginFault> {
         let Pre::Generator(pre) = &plugin.pre else {
-            return Err(PluginFault::BadOutput("not a generator plugin".into()));
+            return Err(PluginFault::WrongKind {
+                expected: PluginKind::Generator,
+                found: plugin.kind,
+            });
         };
-        let mut store = new_store(plugin, &limits, &SandboxGrants::default())?;
+        let mut store = new_store(&plugin.runtime, &limits, &SandboxGrants::default())?;
         let bindings = pre
             .instantiate(&mut store)
             .map_err(|e| classify(&store, &e))?;

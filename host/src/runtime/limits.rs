@@ -1,4 +1,4 @@
-//! Sandbox limits applied to every plugin instance (CPU time per call, memory, output
+//! Sandbox limits applied to every plugin instance (wall-clock time per call, memory, output
 //! size) and the capabilities a pipeline may grant beyond the bare batch.
 
 use std::path::PathBuf;

@@ -10,7 +10,7 @@ use wasmtime::component::{Component, Linker};
 
 use super::Runtime;
 use super::bindings::{generator::GeneratorPre, transformer::TransformerPre};
-use super::instance::HostState;
+use super::store::HostState;
 
 /// The version of the `sluice:plugin` WIT package this host implements.
 pub const WIT_VERSION: &str = "0.1.0";
@@ -160,11 +160,6 @@ impl Plugin {
             pre,
             runtime: runtime.clone(),
         }))
-    }
-
-    /// Re-reads the plugin's file, so that a swap can pick up a rebuilt plugin.
-    pub fn reload(&self) -> Result<Arc<Plugin>> {
-        Self::load(&self.runtime, &self.path)
     }
 
     /// Fails with a message naming the file unless the plugin is of `kind`.

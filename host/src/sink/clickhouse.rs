@@ -3,13 +3,34 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use clickhouse::Client;
 use serde::Deserialize;
 
+use super::error::WriteError;
 use super::schema::{Column, ColumnType};
+
+/// Longest an insert may take before it counts as failed and is retried (on fresh
+/// marks, so an insert that landed late is not repeated).
+pub const INSERT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A name as a backquoted ClickHouse identifier: backslash and backquote escaped, so a
+/// column named with a backquote or a space is still one identifier.
+pub fn quote_ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('`');
+    for c in name.chars() {
+        if matches!(c, '`' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('`');
+    out
+}
 
 /// Host-filled column: the source topic.
 pub const TOPIC_COLUMN: &str = "_topic";
@@ -178,11 +199,6 @@ impl ClickHouse {
         })
     }
 
-    /// The underlying client, for queries the sink does not wrap.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// Reads a table's insertable columns; fails naming the table and the fix.
     pub async fn table(&self, name: &str) -> Result<Arc<Table>> {
         check_identifier(name)?;
@@ -216,10 +232,13 @@ impl ClickHouse {
         }
         let list = columns
             .iter()
-            .map(|c| format!("`{}`", c.name))
+            .map(|c| quote_ident(&c.name))
             .collect::<Vec<_>>()
             .join(", ");
-        let insert_sql = format!("INSERT INTO `{name}` ({list}) FORMAT RowBinary");
+        let insert_sql = format!(
+            "INSERT INTO {} ({list}) FORMAT RowBinary",
+            quote_ident(name)
+        );
         let key: Vec<String> = self
             .client
             .query("SELECT partition_key FROM system.tables WHERE database = ? AND name = ?")
@@ -278,8 +297,8 @@ impl ClickHouse {
         pipeline: Option<&str>,
     ) -> Result<HashMap<i32, i64>> {
         let mut sql = format!(
-            "SELECT toInt32({PARTITION_COLUMN}) AS partition, toInt64(max({OFFSET_COLUMN})) AS offset FROM `{}` WHERE {TOPIC_COLUMN} = ?",
-            table.name
+            "SELECT toInt32({PARTITION_COLUMN}) AS partition, toInt64(max({OFFSET_COLUMN})) AS offset FROM {} WHERE {TOPIC_COLUMN} = ?",
+            quote_ident(&table.name)
         );
         if pipeline.is_some() {
             sql.push_str(" AND pipeline = ?");
@@ -300,20 +319,35 @@ impl ClickHouse {
 
     /// Inserts pre-encoded RowBinary rows into `table` as one atomic insert; on a
     /// server that supports it, `token` makes a repeat of the same insert a no-op.
-    pub async fn insert(&self, table: &Table, rows: Vec<u8>, token: &str) -> Result<()> {
+    /// The error says whether to retry, re-read the table, or stop.
+    pub async fn insert(
+        &self,
+        table: &Table,
+        rows: Vec<u8>,
+        token: &str,
+    ) -> Result<(), WriteError> {
         let mut insert = self.client.insert_formatted_with(table.insert_sql.clone());
         if self.dedup_tokens {
             insert = insert.with_setting("insert_deduplication_token", token);
         }
-        insert
-            .send(Bytes::from(rows))
-            .await
-            .with_context(|| format!("sending rows to {}", table.name))?;
-        insert
-            .end()
-            .await
-            .with_context(|| format!("inserting into {}", table.name))?;
-        Ok(())
+        let sent = async {
+            insert.send(Bytes::from(rows)).await?;
+            insert.end().await
+        };
+        match tokio::time::timeout(INSERT_TIMEOUT, sent).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(WriteError::from_client(
+                &table.name,
+                e,
+                format!("inserting into {}", table.name),
+            )),
+            Err(_) => Err(WriteError::Retryable(anyhow::anyhow!(
+                "inserting into {} timed out after {} s; ClickHouse at {} is hung or overloaded",
+                table.name,
+                INSERT_TIMEOUT.as_secs(),
+                self.url
+            ))),
+        }
     }
 }
 
@@ -333,6 +367,14 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_whatever_they_hold() {
+        assert_eq!(quote_ident("price"), "`price`");
+        assert_eq!(quote_ident("unit price"), "`unit price`");
+        assert_eq!(quote_ident("a`b"), "`a\\`b`");
+        assert_eq!(quote_ident("back\\slash"), "`back\\\\slash`");
+    }
 
     #[test]
     fn dedup_tokens_only_from_22_2() {

@@ -5,15 +5,18 @@
 #[cfg(test)]
 pub(crate) mod arb;
 pub mod clickhouse;
+pub mod error;
 pub mod rowbinary;
 pub mod schema;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use serde_json::Value;
+
+pub use self::error::WriteError;
 
 use self::clickhouse::{
     ClickHouse, OFFSET_COLUMN, PARTITION_COLUMN, PartitionKey, TOPIC_COLUMN, Table, VERSION_COLUMN,
@@ -21,7 +24,7 @@ use self::clickhouse::{
 };
 use self::rowbinary::{EncodeError, Val, encode};
 use self::schema::ColumnType;
-use crate::pipeline::chain::{ChainOutput, DeadLetter};
+use crate::record::{ChainOutput, DeadLetter};
 use sluice_plugin::calendar;
 
 /// Where a batch's rows came from: filled into the host columns of every row.
@@ -81,11 +84,33 @@ pub struct Written {
 /// A pipeline's output tables and the dead-letter table.
 pub struct Sink {
     ch: ClickHouse,
+    /// The tables as last read; replaced when a table's columns change under us.
+    tables: RwLock<Tables>,
+    /// Every table written, dead letters last; fixed at start-up.
+    names: Vec<String>,
+}
+
+/// The tables one write encodes against.
+#[derive(Clone)]
+struct Tables {
     main: Arc<Table>,
     outputs: HashMap<String, Arc<Table>>,
     dead: Arc<Table>,
-    /// Every table written, dead letters last; fixed at start-up.
-    names: Vec<String>,
+}
+
+impl Tables {
+    /// The data tables, each once (outputs may name the main table).
+    fn data(&self) -> impl Iterator<Item = &Arc<Table>> {
+        let mut seen = vec![&self.main.name];
+        std::iter::once(&self.main).chain(self.outputs.values().filter(move |t| {
+            if seen.contains(&&t.name) {
+                false
+            } else {
+                seen.push(&t.name);
+                true
+            }
+        }))
+    }
 }
 
 impl Sink {
@@ -110,28 +135,25 @@ impl Sink {
         }
         let dead = ch.table(dead).await?;
         ClickHouse::require_source_columns(&dead)?;
-        let mut sink = Self {
-            ch,
+        let tables = Tables {
             main,
             outputs: out,
             dead,
-            names: Vec::new(),
         };
-        sink.names = sink.data_tables().map(|t| t.name.clone()).collect();
-        sink.names.push(sink.dead.name.clone());
-        Ok(sink)
+        let mut names: Vec<String> = tables.data().map(|t| t.name.clone()).collect();
+        names.push(tables.dead.name.clone());
+        Ok(Self {
+            ch,
+            tables: RwLock::new(tables),
+            names,
+        })
     }
 
-    fn data_tables(&self) -> impl Iterator<Item = &Arc<Table>> {
-        let mut seen = vec![&self.main.name];
-        std::iter::once(&self.main).chain(self.outputs.values().filter(move |t| {
-            if seen.contains(&&t.name) {
-                false
-            } else {
-                seen.push(&t.name);
-                true
-            }
-        }))
+    fn tables(&self) -> Tables {
+        self.tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Names of every table written, dead letters included.
@@ -139,10 +161,32 @@ impl Sink {
         &self.names
     }
 
+    /// Re-reads the columns of `name` after ClickHouse refused rows encoded for the
+    /// old ones, so the next write encodes for what the table holds now. A table that
+    /// lost a host column the exactly-once marks need is an error.
+    pub async fn refresh(&self, name: &str) -> Result<()> {
+        let fresh = self.ch.table(name).await?;
+        ClickHouse::require_source_columns(&fresh)?;
+        let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        if tables.main.name == name {
+            tables.main = fresh.clone();
+        }
+        for table in tables.outputs.values_mut() {
+            if table.name == name {
+                *table = fresh.clone();
+            }
+        }
+        if tables.dead.name == name {
+            tables.dead = fresh;
+        }
+        Ok(())
+    }
+
     /// Reads what each table already holds of `topic`/`partition`.
     pub async fn load_marks(&self, pipeline: &str, topic: &str, partition: i32) -> Result<Marks> {
+        let tables = self.tables();
         let mut marks = Marks::default();
-        for table in self.data_tables() {
+        for table in tables.data() {
             if let Some(m) = self
                 .ch
                 .high_water_marks(table, topic, None)
@@ -155,13 +199,13 @@ impl Sink {
         let dead = self
             .ch
             .high_water_marks(
-                &self.dead,
+                &tables.dead,
                 topic,
-                self.dead.has("pipeline").then_some(pipeline),
+                tables.dead.has("pipeline").then_some(pipeline),
             )
             .await?;
         if let Some(m) = dead.get(&partition) {
-            marks.by_table.insert(self.dead.name.clone(), *m);
+            marks.by_table.insert(tables.dead.name.clone(), *m);
         }
         Ok(marks)
     }
@@ -174,7 +218,8 @@ impl Sink {
         source: Source<'_>,
         out: &ChainOutput,
         marks: &Marks,
-    ) -> Result<Written> {
+    ) -> Result<Written, WriteError> {
+        let tables = self.tables();
         let mut written = Written::default();
         let mut inserts: Vec<Insert> = Vec::new();
         let mut host_dead: Vec<DeadLetter> = Vec::new();
@@ -182,8 +227,8 @@ impl Sink {
         for row in &out.rows {
             let bytes = out.row_bytes(row);
             let table = match &row.target {
-                None => &self.main,
-                Some(target) => match self.outputs.get(target) {
+                None => &tables.main,
+                Some(target) => match tables.outputs.get(target) {
                     Some(t) => t,
                     None => {
                         host_dead.push(DeadLetter {
@@ -249,11 +294,19 @@ impl Sink {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         for dead in out.dead.iter().chain(&host_dead) {
-            if marks.covers(&self.dead.name, dead.offset) {
+            if marks.covers(&tables.dead.name, dead.offset) {
                 written.skipped += 1;
                 continue;
             }
-            encode_dead_letter(&mut dead_buf, &self.dead, dead, source, now)?;
+            encode_dead_letter(&mut dead_buf, &tables.dead, dead, source, now).map_err(|error| {
+                WriteError::Fatal {
+                    reason: format!(
+                        "dead-letter table {}: the host cannot encode dead letters for its columns; give it the columns of sql/002_dead_letters.sql",
+                        tables.dead.name
+                    ),
+                    error,
+                }
+            })?;
             dead_range.add(dead.offset);
             written.dead += 1;
         }
@@ -265,7 +318,7 @@ impl Sink {
         }
         if written.dead > 0 {
             self.ch
-                .insert(&self.dead, dead_buf, &dead_range.token(source))
+                .insert(&tables.dead, dead_buf, &dead_range.token(source))
                 .await?;
         }
         Ok(written)

@@ -19,7 +19,7 @@ use rdkafka::message::{BorrowedHeaders, Headers};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tracing::{info, warn};
 
-use crate::pipeline::batch::Header;
+use crate::record::Header;
 
 /// How long a revoke waits for in-flight batches of the revoked partitions.
 const REVOKE_WAIT: Duration = Duration::from_secs(60);

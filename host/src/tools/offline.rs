@@ -15,8 +15,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
 use crate::config::load_plugin_config;
-use crate::pipeline::batch::Batch;
-use crate::pipeline::chain::{Chain, ChainOutput};
+use crate::pipeline::chain::Chain;
+use crate::record::{Batch, ChainOutput};
 use crate::runtime::{
     GeneratorInstance, Plugin, PluginFault, PluginKind, Runtime, SandboxLimits, TransformInstance,
 };
@@ -109,7 +109,7 @@ pub fn run(runtime: &Runtime, spec: &OfflineRun) -> Result<Vec<String>> {
     if batch.events.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(render(&chain.run(&batch)))
+    Ok(render(&chain.run(&batch).output))
 }
 
 /// A loaded plugin with its config and where that came from, for messages.
@@ -312,7 +312,7 @@ pub fn describe(differences: &[Difference], expected_file: &Path) -> Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::chain::{DeadLetter, OutRow};
+    use crate::record::{DeadLetter, OutRow};
 
     #[test]
     fn renders_rows_targets_and_rejections_in_offset_order_with_fixed_keys() {

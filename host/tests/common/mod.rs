@@ -2,6 +2,8 @@
 //! service addresses from the environment, fresh databases and topics.
 #![allow(dead_code)]
 
+pub mod chaos;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
