@@ -16,6 +16,7 @@ mod event;
 mod generate;
 pub mod json;
 pub mod testing;
+pub mod time;
 
 pub use emit::Emitter;
 pub use event::{Event, Header};
