@@ -571,6 +571,56 @@ mod tests {
         }
     }
 
+    /// Every case the sink's own tests pin on its `parse_datetime` (host
+    /// `sink/rowbinary.rs`: `dates_and_times`, `multi_byte_characters_in_times_are_refused`
+    /// and the bases of `arb::time_text`), read by [`Format::CLICKHOUSE`] as nanoseconds.
+    #[test]
+    fn clickhouse_reads_what_the_sink_tests_pin() {
+        let ch = |text: &str| Format::CLICKHOUSE.parse(text).map(Timestamp::nanos);
+        let s = |secs: i64| i128::from(secs) * 1_000_000_000;
+        assert_eq!(ch("2026-01-01 00:00:01"), Some(s(1_767_225_601)));
+        assert_eq!(ch("2026-01-01T00:00:01Z"), Some(s(1_767_225_601)));
+        assert_eq!(ch("2026-01-01T01:00:01+01:00"), Some(s(1_767_225_601)));
+        assert_eq!(
+            ch("2026-01-01 00:00:01.250"),
+            Some(s(1_767_225_601) + 250_000_000)
+        );
+        assert_eq!(
+            ch("2026-01-01T00:00:01.250"),
+            Some(s(1_767_225_601) + 250_000_000)
+        );
+        assert_eq!(ch("1970-01-02"), Some(s(86_400)));
+        assert_eq!(ch("1970-01-01"), Some(0));
+        assert_eq!(ch("2026-01-01"), Some(s(1_767_225_600)));
+        assert_eq!(
+            ch("2026-01-01 23:59:60.123456789123-0930"),
+            Some(s(1_767_225_600 + 86_400 + 34_200) + 123_456_789)
+        );
+        // Epoch numbers, which the sink scales itself: seconds, and milliseconds detected.
+        assert_eq!(
+            from_epoch(1_767_225_601).map(Timestamp::secs),
+            Some(1_767_225_601)
+        );
+        assert_eq!(
+            from_epoch(1_767_225_601_500).map(Timestamp::nanos),
+            Some(s(1_767_225_601) + 500_000_000)
+        );
+        for text in [
+            "yesterday",
+            "2026-13-01 00:00:00",
+            "00000000-0000-0001-0000-000000000002",
+            "2026-01-😀01T00:00:01Z",
+            "2026-01-0é",
+            "2026-01-01 00:00:0é",
+            "2026-01-01T00:00:01+1é2",
+            // Accepted by the sink's old parser: day 31 of a 30-day month, February 30.
+            "2026-02-31 00:00:00",
+            "2026-04-31",
+        ] {
+            assert_eq!(ch(text), None, "{text:?}");
+        }
+    }
+
     #[test]
     fn strict_refuses_what_only_the_others_accept() {
         for text in [
