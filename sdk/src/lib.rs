@@ -7,15 +7,20 @@
 //! this crate unpacks the frame into [`Event`]s, collects what the plugin emits
 //! into the framed `output` record,
 //! and rolls back the rows of an event that the plugin then rejects.
+//!
+//! Plugins share the rest instead of copying it: [`config::object`] opens a JSON config,
+//! [`json`] reads payloads, [`time`] parses and formats event times on [`calendar`].
 
 #![cfg_attr(target_arch = "wasm32", allow(unsafe_code))]
 
 pub mod calendar;
+pub mod config;
 mod emit;
 mod event;
 mod generate;
 pub mod json;
 pub mod testing;
+pub mod time;
 
 pub use emit::Emitter;
 pub use event::{Event, Header};

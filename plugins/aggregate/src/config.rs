@@ -4,9 +4,17 @@
 
 use serde_json::{Map, Value};
 use sluice_plugin::ConfigError;
+use sluice_plugin::config::{Empty, Preamble};
 
 /// What a config looks like, quoted in errors about the config as a whole.
 pub const EXAMPLE: &str = r#"{"time_field": "timestamp", "windows": [{"size": "minute", "target": "agg_minute"}], "group_by": ["url"], "measures": [{"name": "hits", "op": "count"}, {"name": "revenue", "op": "sum", "field": "revenue"}]}"#;
+
+/// How config errors name the plugin; empty is refused, since there is nothing to aggregate.
+const PREAMBLE: Preamble = Preamble {
+    plugin: "aggregate",
+    example: EXAMPLE,
+    empty: Empty::Refuse { needs: None },
+};
 
 /// Largest custom window, 366 days; calendar months and years are not fixed sizes.
 pub const MAX_WINDOW_S: i64 = 366 * 86_400;
@@ -116,21 +124,7 @@ fn bad(message: impl Into<String>) -> ConfigError {
 impl Config {
     /// Parses the `init` string, which must be a JSON object such as [`EXAMPLE`].
     pub fn parse(config: &str) -> Result<Self, ConfigError> {
-        if config.trim().is_empty() {
-            return Err(bad(format!(
-                "config is empty; expected a JSON object such as {EXAMPLE}"
-            )));
-        }
-        let value: Value = serde_json::from_str(config).map_err(|e| {
-            bad(format!(
-                "config is not valid JSON ({e}); expected a JSON object such as {EXAMPLE}"
-            ))
-        })?;
-        let Value::Object(map) = value else {
-            return Err(bad(format!(
-                "config must be a JSON object; expected one such as {EXAMPLE}"
-            )));
-        };
+        let map = sluice_plugin::config::object(config, &PREAMBLE)?;
         let mut time_field = None;
         let mut windows = None;
         let mut group_by = Vec::new();

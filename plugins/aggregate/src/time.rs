@@ -1,103 +1,37 @@
-//! Event time in UTC without a date library: parses the time field of an event into
-//! epoch milliseconds, and formats window bounds as the `YYYY-MM-DD hh:mm:ss` text that
+//! Event time in UTC: parses the time field of an event into epoch milliseconds with the
+//! SDK's RFC 3339 format, and formats window bounds as the `YYYY-MM-DD hh:mm:ss` text that
 //! ClickHouse reads as `DateTime`.
 
 use std::fmt::Write as _;
 
-use sluice_plugin::calendar::{civil_from_days, days_from_civil, days_in_month, digits};
+use sluice_plugin::time::{self, Format, Timestamp};
 
 /// Earliest instant accepted, 0000-01-01 00:00:00 UTC, so that every window bound
 /// formats with a four-digit year and no arithmetic nears `i64` limits.
-pub const MIN_MS: i64 = -62_167_219_200_000;
+pub const MIN_MS: i64 = Timestamp::MIN.millis();
 /// Latest instant accepted, 9999-12-31 23:59:59.999 UTC.
-pub const MAX_MS: i64 = 253_402_300_799_999;
-
-/// Epoch integers below this magnitude are seconds, the rest milliseconds: 1e11 s is
-/// the year 5138, while 1e11 ms is only 1973.
-const EPOCH_MS_FROM: i64 = 100_000_000_000;
+pub const MAX_MS: i64 = Timestamp::MAX.millis();
 
 /// An epoch integer (seconds below 1e11, else milliseconds) as epoch milliseconds,
 /// or `None` outside years 0000..=9999.
 pub fn from_epoch(n: i64) -> Option<i64> {
-    let ms = if n.unsigned_abs() < EPOCH_MS_FROM as u64 {
-        n * 1000
-    } else {
-        n
-    };
-    (MIN_MS..=MAX_MS).contains(&ms).then_some(ms)
+    time::from_epoch(n).map(Timestamp::millis)
 }
 
 /// Parses `YYYY-MM-DD hh:mm:ss` or ISO-8601 `YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]` into
 /// epoch milliseconds. Either separator takes the optional fraction and zone; a time
 /// without a zone is UTC. Digits past milliseconds are truncated.
 pub fn parse_text(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b' ' | b'T' | b't')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let year = digits(&b[0..4])?;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
-    let hour = digits(&b[11..13])?;
-    let minute = digits(&b[14..16])?;
-    let second = digits(&b[17..19])?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let mut rest = &b[19..];
-    let mut millis = 0;
-    if let [b'.', tail @ ..] = rest {
-        let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 {
-            return None;
-        }
-        for c in &tail[..n.min(3)] {
-            millis = millis * 10 + i64::from(c - b'0');
-        }
-        for _ in n..3 {
-            millis *= 10;
-        }
-        rest = &tail[n..];
-    }
-    let offset_min = match rest {
-        [] | [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let (h, m) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let minutes = h * 60 + m;
-            if *sign == b'-' { -minutes } else { minutes }
-        }
-        _ => return None,
-    };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-        - offset_min * 60;
-    let ms = secs * 1000 + millis;
-    (MIN_MS..=MAX_MS).contains(&ms).then_some(ms)
+    Format::RFC3339
+        .parse(s)?
+        .in_four_digit_years()
+        .map(Timestamp::millis)
 }
 
 /// Appends `ms` as UTC `YYYY-MM-DD hh:mm:ss`, dropping milliseconds (window bounds
 /// are whole seconds, and ClickHouse `DateTime` has none).
 pub fn write_datetime(out: &mut String, ms: i64) {
-    let secs = ms.div_euclid(1000);
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    let (h, m, s) = (sod / 3600, sod % 3600 / 60, sod % 60);
-    // Writing into a String cannot fail.
-    let _ = write!(out, "{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}");
+    time::write_datetime(out, Timestamp::from_millis(ms));
 }
 
 /// `ms` as UTC text with milliseconds when there are any; for rejection messages.

@@ -3,9 +3,19 @@
 
 use serde_json::Value;
 use sluice_plugin::ConfigError;
+use sluice_plugin::config::{Empty, Preamble};
 
 /// What the example in config error messages looks like.
 pub const EXAMPLE: &str = r#"{"key": "event_id", "capacity": 100000}"#;
+
+/// How config errors name the plugin; empty is refused, since no key field is a safe guess.
+const PREAMBLE: Preamble = Preamble {
+    plugin: "dedup",
+    example: EXAMPLE,
+    empty: Empty::Refuse {
+        needs: Some("naming the key field"),
+    },
+};
 
 /// Keys remembered per partition when the config gives no `capacity`: about 3.5 MB each.
 pub const DEFAULT_CAPACITY: usize = 100_000;
@@ -29,21 +39,7 @@ pub struct Config {
 impl Config {
     /// Parses the `init` string; `key` is required because no field name is a safe guess.
     pub fn parse(config: &str) -> Result<Self, ConfigError> {
-        if config.trim().is_empty() {
-            return Err(bad(format!(
-                "dedup: config is empty; expected a JSON object naming the key field, such as {EXAMPLE}"
-            )));
-        }
-        let value: Value = serde_json::from_str(config).map_err(|e| {
-            bad(format!(
-                "dedup: config is not valid JSON ({e}); expected a JSON object such as {EXAMPLE}"
-            ))
-        })?;
-        let Value::Object(map) = value else {
-            return Err(bad(format!(
-                "dedup: config must be a JSON object; expected one such as {EXAMPLE}"
-            )));
-        };
+        let map = sluice_plugin::config::object(config, &PREAMBLE)?;
         let mut key = None;
         let mut capacity = DEFAULT_CAPACITY;
         for (name, value) in map {

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 use sluice_plugin::ConfigError;
+use sluice_plugin::config::{Empty, Preamble};
 
 use crate::geo::Geo;
 use crate::lookup::Lookup;
@@ -13,6 +14,13 @@ use crate::user_agent::UserAgent;
 
 /// A config that uses every section; quoted in errors so the fix is one copy away.
 pub const EXAMPLE: &str = r#"{"revenue": {"price": "price", "quantity": "quantity", "into": "revenue"}, "time_parts": {"from": "timestamp"}, "user_agent": {"from": "user_agent"}, "geo": {"from": "ip", "into": "country", "prefixes": {"81.2.": "GB"}, "default": "unknown"}, "lookups": [{"key": "user_id", "into": "user_tier", "table": {"user_0001": "gold"}, "default": "standard"}]}"#;
+
+/// How config errors name the plugin; empty means no sections.
+const PREAMBLE: Preamble = Preamble {
+    plugin: "enrich",
+    example: EXAMPLE,
+    empty: Empty::Defaults,
+};
 
 /// Every section of one plugin instance; a missing section does nothing.
 #[derive(Debug, Default)]
@@ -33,20 +41,7 @@ impl Config {
     /// Parses the `init` string; an empty (or all-blank) string means no sections.
     pub fn parse(config: &str) -> Result<Self, ConfigError> {
         let mut out = Self::default();
-        if config.trim().is_empty() {
-            return Ok(out);
-        }
-        let value: Value = serde_json::from_str(config).map_err(|e| {
-            ConfigError::bad_config(format!(
-                "enrich: config is not valid JSON ({e}); expected a JSON object such as {EXAMPLE}, or nothing"
-            ))
-        })?;
-        let Value::Object(map) = value else {
-            return Err(ConfigError::bad_config(format!(
-                "enrich: config is {}; expected a JSON object such as {EXAMPLE}, or nothing",
-                type_name(&value)
-            )));
-        };
+        let map = sluice_plugin::config::object(config, &PREAMBLE)?;
         for (key, value) in map {
             match key.as_str() {
                 "revenue" => out.revenue = Some(Revenue::from_config(value)?),

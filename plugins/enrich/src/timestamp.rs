@@ -1,17 +1,15 @@
-//! Timestamp parsing and civil-calendar arithmetic, by hand so the plugin needs no date
-//! crate: text or epoch numbers in, Unix seconds out, then UTC hour, ISO weekday and date.
+//! Event times for `time_parts`: text or epoch numbers in, through the SDK's lenient
+//! format (producers write times many ways, and this plugin only derives fields from
+//! them), Unix seconds out, then UTC hour, ISO weekday and date.
 
-/// Days since 1970-01-01 of a date; shared with every plugin through the SDK.
-pub use sluice_plugin::calendar::days_from_civil;
-use sluice_plugin::calendar::{self, days_in_month};
+use sluice_plugin::calendar::civil_from_days;
+use sluice_plugin::time::{self, Format, Timestamp};
 
 /// Seconds in a day.
 const DAY: i64 = 86_400;
-/// Epoch numbers at or above this magnitude are milliseconds (1e11 s is the year 5138).
-const MS_THRESHOLD: i64 = 100_000_000_000;
 /// Unix seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the years a date column holds.
-const MIN_SECS: i64 = -62_167_219_200;
-const MAX_SECS: i64 = 253_402_300_799;
+const MIN_SECS: i64 = Timestamp::MIN.secs();
+const MAX_SECS: i64 = Timestamp::MAX.secs();
 
 /// The calendar fields of one instant, in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +36,9 @@ impl Parts {
         let (year, month, day) = civil_from_days(days);
         Some(Self {
             year,
-            month,
-            day,
+            // Both are in range (1..=12, 1..=31) for every day count.
+            month: month as u8,
+            day: day as u8,
             hour: (unix.rem_euclid(DAY) / 3600) as u8,
             // 1970-01-01 (day 0) was a Thursday, ISO day 4.
             day_of_week: ((days + 3).rem_euclid(7) + 1) as u8,
@@ -56,100 +55,23 @@ impl Parts {
 /// (either separator, fraction and zone on both), a bare `YYYY-MM-DD` (midnight), or an
 /// integer of epoch seconds or milliseconds. Times without a zone are UTC. Returns Unix seconds.
 pub fn parse_text(text: &str) -> Option<i64> {
-    let b = text.trim().as_bytes();
-    let digits_from = usize::from(b.first() == Some(&b'-'));
-    if b.len() > digits_from && b[digits_from..].iter().all(u8::is_ascii_digit) {
-        return from_epoch_int(text.trim().parse().ok()?);
-    }
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let year = num(b, 0, 4)?;
-    let month = num(b, 5, 2)?;
-    let day = num(b, 8, 2)?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    let mut secs = days_from_civil(year, month, day) * DAY;
-    if b.len() == 10 {
-        return Some(secs);
-    }
-    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (hour, minute, second) = (num(b, 11, 2)?, num(b, 14, 2)?, num(b, 17, 2)?);
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    secs += hour * 3600 + minute * 60 + second;
-    let mut rest = &b[19..];
-    if let [b'.' | b',', tail @ ..] = rest {
-        let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 {
-            return None;
-        }
-        rest = &tail[n..];
-    }
-    let offset = match rest {
-        [] | [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), zone @ ..] => {
-            let (h, m) = match zone {
-                [_, _] => (num(zone, 0, 2)?, 0),
-                [_, _, b':', _, _] => (num(zone, 0, 2)?, num(zone, 3, 2)?),
-                [_, _, _, _] => (num(zone, 0, 2)?, num(zone, 2, 2)?),
-                _ => return None,
-            };
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let offset = h * 3600 + m * 60;
-            if *sign == b'-' { -offset } else { offset }
-        }
-        _ => return None,
-    };
-    // Local time minus its offset from UTC is UTC.
-    Some(secs - offset)
+    Format::LENIENT.parse(text).map(Timestamp::secs)
 }
 
 /// Interprets an integer as epoch seconds (magnitude below 1e11) or milliseconds.
 pub fn from_epoch_int(n: i64) -> Option<i64> {
-    if n.unsigned_abs() < MS_THRESHOLD as u64 {
-        Some(n)
-    } else {
-        Some(n.div_euclid(1000))
-    }
+    time::from_epoch(n).map(Timestamp::secs)
 }
 
 /// Interprets a fractional epoch number like [`from_epoch_int`], dropping the fraction.
 pub fn from_epoch_float(x: f64) -> Option<i64> {
-    // Beyond ±1e17 ms the year is far outside 0..=9999 anyway; bail before the cast saturates.
-    if !x.is_finite() || x.abs() >= 1e17 {
-        return None;
-    }
-    let secs = if x.abs() < MS_THRESHOLD as f64 {
-        x
-    } else {
-        x / 1000.0
-    };
-    Some(secs.floor() as i64)
-}
-
-/// Reads `len` ASCII digits of `b` at `at` as a number.
-fn num(b: &[u8], at: usize, len: usize) -> Option<i64> {
-    let digits = b.get(at..at + len)?;
-    digits.iter().try_fold(0i64, |acc, &c| {
-        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-    })
-}
-
-/// The date of a day count since 1970-01-01; inverse of [`days_from_civil`].
-pub fn civil_from_days(days: i64) -> (i64, u8, u8) {
-    let (year, month, day) = calendar::civil_from_days(days);
-    (year, month as u8, day as u8)
+    time::from_epoch_f64(x).map(Timestamp::secs)
 }
 
 #[cfg(test)]
 mod tests {
+    use sluice_plugin::calendar::{civil_from_days, days_from_civil, days_in_month};
+
     use super::*;
 
     fn parts(text: &str) -> Option<(String, u8, u8)> {
@@ -310,8 +232,8 @@ mod tests {
         let mut prev = None;
         for days in start..=end {
             let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
-            assert!(i64::from(d) <= days_in_month(y, i64::from(m)));
+            assert_eq!(days_from_civil(y, m, d), days);
+            assert!(d <= days_in_month(y, m));
             let dow = Parts::from_unix(days * DAY).map(|p| p.day_of_week);
             if let (Some(p), Some(dow)) = (prev, dow) {
                 assert_eq!(dow, p % 7 + 1, "day {days}");

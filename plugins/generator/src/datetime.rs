@@ -1,7 +1,7 @@
 //! Event-time arithmetic and formatting: record index -> epoch milliseconds -> the
 //! `YYYY-MM-DD hh:mm:ss` UTC text that ClickHouse parses as `DateTime`.
 
-use std::fmt::Write as _;
+use sluice_plugin::time::{self, Timestamp};
 
 /// Event time of record `index`: `start_ms + index * interval_ms`, truncated to whole
 /// milliseconds and saturating rather than overflowing at the ends of `i64`.
@@ -13,27 +13,7 @@ pub fn event_ms(start_ms: i64, interval_ms: f64, index: u64) -> i64 {
 /// Writes `ms` (milliseconds since the Unix epoch) into `out` as UTC
 /// `YYYY-MM-DD hh:mm:ss`; sub-second digits are dropped because `DateTime` has none.
 pub fn write_datetime(out: &mut String, ms: i64) {
-    let secs = ms.div_euclid(1000);
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    let (h, m, s) = (sod / 3600, sod % 3600 / 60, sod % 60);
-    // Writing into a String cannot fail.
-    let _ = write!(out, "{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}");
-}
-
-/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01, after
-/// Howard Hinnant's `civil_from_days`; kept here so the crate needs no clock or chrono.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    time::write_datetime(out, Timestamp::from_millis(ms));
 }
 
 #[cfg(test)]

@@ -3,11 +3,19 @@
 
 use serde_json::Value;
 use sluice_plugin::ConfigError;
+use sluice_plugin::config::{Empty, Preamble};
 
 use crate::score::DEFAULT_NEUTRAL_THRESHOLD;
 
 /// What the example in every config error message looks like.
 const EXAMPLE: &str = r#"{"text_field": "text", "neutral_threshold": 0.05}"#;
+
+/// How config errors name the plugin; empty means every default.
+const PREAMBLE: Preamble = Preamble {
+    plugin: "sentiment",
+    example: EXAMPLE,
+    empty: Empty::Defaults,
+};
 
 /// Settings of one plugin instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,17 +43,7 @@ impl Config {
     /// Parses the `init` string; an empty (or all-blank) string means all defaults.
     pub fn parse(config: &str) -> Result<Self, ConfigError> {
         let mut out = Self::default();
-        if config.trim().is_empty() {
-            return Ok(out);
-        }
-        let value: Value = serde_json::from_str(config).map_err(|e| {
-            ConfigError::bad_config(format!("sentiment: config is not valid JSON ({e}); give a JSON object such as {EXAMPLE}, or nothing"))
-        })?;
-        let Value::Object(map) = value else {
-            return Err(ConfigError::bad_config(format!(
-                "sentiment: config must be a JSON object such as {EXAMPLE}, or nothing"
-            )));
-        };
+        let map = sluice_plugin::config::object(config, &PREAMBLE)?;
         for (key, value) in map {
             match key.as_str() {
                 "text_field" => match value {

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use sluice_plugin::ConfigError;
+use sluice_plugin::config::{Empty, Preamble};
 
 use crate::rule::{Bound, Kind, Rule};
 use crate::timestamp;
@@ -10,6 +11,13 @@ use crate::timestamp;
 /// What the example in config error messages looks like.
 pub const EXAMPLE: &str =
     r#"{"rules": [{"field": "price", "required": true, "type": "number", "min": 0}]}"#;
+
+/// How config errors name the plugin; empty is refused, since validating nothing is a mistake.
+const PREAMBLE: Preamble = Preamble {
+    plugin: "validate",
+    example: EXAMPLE,
+    empty: Empty::Refuse { needs: None },
+};
 
 /// Keys a rule may have, as listed in error messages.
 const RULE_KEYS: &str =
@@ -25,21 +33,7 @@ pub struct Config {
 impl Config {
     /// Parses the `init` string; there is no default, since validating nothing is a mistake.
     pub fn parse(config: &str) -> Result<Self, ConfigError> {
-        if config.trim().is_empty() {
-            return Err(bad(format!(
-                "validate: config is empty; expected a JSON object such as {EXAMPLE}"
-            )));
-        }
-        let value: Value = serde_json::from_str(config).map_err(|e| {
-            bad(format!(
-                "validate: config is not valid JSON ({e}); expected a JSON object such as {EXAMPLE}"
-            ))
-        })?;
-        let Value::Object(map) = value else {
-            return Err(bad(format!(
-                "validate: config must be a JSON object; expected one such as {EXAMPLE}"
-            )));
-        };
+        let map = sluice_plugin::config::object(config, &PREAMBLE)?;
         let mut rules = None;
         for (key, value) in map {
             match key.as_str() {

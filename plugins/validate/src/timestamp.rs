@@ -1,86 +1,27 @@
 //! Reads the timestamps a `timestamp` rule accepts, from event fields and config bounds,
-//! into UTC epoch milliseconds; written by hand so the plugin needs no date crate.
+//! into UTC epoch milliseconds, with the SDK's strict format: a rule that checks event
+//! times should not let odd spellings through.
 
-use sluice_plugin::calendar::{days_from_civil, days_in_month, digits};
+use sluice_plugin::time::{self, Format, Timestamp};
 
-/// Epoch integers below this are seconds and from it up milliseconds: 1e11 s is the
-/// year 5138, while 1e11 ms is already 1973.
-pub const MS_THRESHOLD: i64 = 100_000_000_000;
+/// Epoch integers below this magnitude are seconds and from it up milliseconds: 1e11 s is
+/// the year 5138, while 1e11 ms is already 1973.
+pub const MS_THRESHOLD: i64 = time::EPOCH_MS_FROM;
 
 /// What a timestamp may look like, for error messages.
 pub const FORMATS: &str = "\"YYYY-MM-DD hh:mm:ss\", ISO-8601 \"YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]\", or epoch seconds/ms";
 
 /// Parses `YYYY-MM-DD hh:mm:ss` or ISO-8601 `YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]` into
-/// epoch milliseconds; a string without a zone is UTC, as ClickHouse reads it.
+/// epoch milliseconds; a string without a zone is UTC, as ClickHouse reads it. Digits
+/// past milliseconds are truncated, as DateTime64(3) does.
 pub fn parse_str(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b' ' | b'T')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let year = digits(&b[0..4])?;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
-    let hour = digits(&b[11..13])?;
-    let minute = digits(&b[14..16])?;
-    let second = digits(&b[17..19])?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-
-    let mut rest = &b[19..];
-    let mut millis = 0;
-    if let [b'.', tail @ ..] = rest {
-        let n = tail.iter().take_while(|c| c.is_ascii_digit()).count();
-        if !(1..=9).contains(&n) {
-            return None;
-        }
-        // Keep milliseconds; finer digits are truncated, as DateTime64(3) does.
-        for i in 0..3 {
-            millis = millis * 10
-                + tail
-                    .get(i)
-                    .filter(|_| i < n)
-                    .map_or(0, |c| i64::from(c - b'0'));
-        }
-        rest = &tail[n..];
-    }
-    let offset_minutes = match rest {
-        [] | [b'Z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let (h, m) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let minutes = h * 60 + m;
-            if *sign == b'-' { -minutes } else { minutes }
-        }
-        _ => return None,
-    };
-
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second
-        - offset_minutes * 60;
-    Some(seconds * 1_000 + millis)
+    Format::STRICT.parse(s).map(Timestamp::millis)
 }
 
-/// Reads an epoch integer: seconds below [`MS_THRESHOLD`], milliseconds from there up.
+/// Reads an epoch integer: seconds below [`MS_THRESHOLD`] in magnitude, milliseconds from
+/// there up; `None` outside the years 0000..=9999.
 pub fn from_epoch(n: i64) -> Option<i64> {
-    if n < MS_THRESHOLD {
-        n.checked_mul(1_000)
-    } else {
-        Some(n)
-    }
+    time::from_epoch(n).map(Timestamp::millis)
 }
 
 #[cfg(test)]
