@@ -4,7 +4,9 @@
 use serde_json::Value;
 
 use super::schema::ColumnType;
+#[cfg(test)]
 use sluice_plugin::calendar;
+use sluice_plugin::time::{self, Format};
 
 /// A value to write; JSON from plugins, typed values from the host.
 #[derive(Debug, Clone, Copy)]
@@ -113,8 +115,8 @@ pub fn encode(out: &mut Vec<u8>, ty: &ColumnType, val: Val<'_>) -> Result<(), En
                 Val::Missing => 0,
                 Val::Int(d) => d,
                 Val::Json(Value::Number(n)) => n.as_i64().ok_or(()).or_else(|_| err(ty, n))?,
-                Val::Str(s) => parse_date(s)
-                    .map(|(d, _)| d)
+                Val::Str(s) => parse_datetime(s)
+                    .map(|nanos| nanos.div_euclid(86_400 * 1_000_000_000) as i64)
                     .ok_or(())
                     .or_else(|_| err(ty, format_args!("{s:?}")))?,
                 Val::Bytes(_) | Val::Json(_) => return err(ty, "a non-date"),
@@ -252,101 +254,34 @@ fn to_f64(ty: &ColumnType, val: Val<'_>) -> Result<f64, EncodeError> {
     }
 }
 
-/// Numbers above this are taken as milliseconds rather than seconds (year 5138 in s).
-const MS_THRESHOLD: i128 = 100_000_000_000;
-
+/// A time as ClickHouse reads it, in nanoseconds since the epoch: text by the SDK's
+/// one parser (`Format::CLICKHOUSE`), numbers by the shared epoch rule (seconds below
+/// 1e11 in magnitude, milliseconds from there up).
 fn to_epoch_nanos(ty: &ColumnType, val: Val<'_>) -> Result<i128, EncodeError> {
     let val = val.normalize();
-    match val {
-        Val::Missing => Ok(0),
-        Val::Int(i) => Ok(scale_number(i128::from(i))),
-        Val::Json(Value::Number(n)) => {
-            if let Some(i) = n.as_i64() {
-                Ok(scale_number(i128::from(i)))
-            } else {
-                let f = n.as_f64().ok_or(()).or_else(|_| err(ty, n))?;
-                Ok((f * 1e9) as i128)
-            }
+    let at = match val {
+        Val::Missing => return Ok(0),
+        Val::Int(i) => time::from_epoch(i),
+        Val::Json(Value::Number(n)) => match n.as_i64() {
+            Some(i) => time::from_epoch(i),
+            None => n.as_f64().and_then(time::from_epoch_f64),
+        },
+        Val::Str(s) => {
+            return parse_datetime(s)
+                .ok_or(())
+                .or_else(|_| err(ty, format_args!("{s:?}")));
         }
-        Val::Str(s) => parse_datetime(s)
-            .ok_or(())
-            .or_else(|_| err(ty, format_args!("{s:?}"))),
-        Val::Bytes(_) | Val::Json(_) => err(ty, "a non-time"),
-    }
-}
-
-fn scale_number(i: i128) -> i128 {
-    if i.abs() >= MS_THRESHOLD {
-        i * 1_000_000
-    } else {
-        i * 1_000_000_000
-    }
-}
-
-/// Parses `YYYY-MM-DD` at the start of `s`; returns days and the rest.
-fn parse_date(s: &str) -> Option<(i64, &str)> {
-    let b = s.as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    // `get`, not indexing: a multi-byte character may straddle any of these bounds.
-    let y: i64 = s.get(0..4)?.parse().ok()?;
-    let m: i64 = s.get(5..7)?.parse().ok()?;
-    let d: i64 = s.get(8..10)?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    Some((calendar::days_from_civil(y, m, d), &s[10..]))
-}
-
-/// Parses `YYYY-MM-DD[( |T)hh:mm:ss[.fff…]][Z|±hh:mm]` as UTC unless an offset is given;
-/// returns nanoseconds since the epoch.
-pub fn parse_datetime(s: &str) -> Option<i128> {
-    let (days, rest) = parse_date(s.trim())?;
-    let mut nanos = i128::from(days) * 86_400 * 1_000_000_000;
-    let rest = match rest.strip_prefix([' ', 'T']) {
-        None if rest.is_empty() => return Some(nanos),
-        None => return None,
-        Some(r) => r,
+        Val::Bytes(_) | Val::Json(_) => return err(ty, "a non-time"),
     };
-    let b = rest.as_bytes();
-    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
-        return None;
-    }
-    let h: i128 = rest.get(0..2)?.parse().ok()?;
-    let mi: i128 = rest.get(3..5)?.parse().ok()?;
-    let se: i128 = rest.get(6..8)?.parse().ok()?;
-    if h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    nanos += ((h * 60 + mi) * 60 + se) * 1_000_000_000;
-    let mut rest = &rest[8..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        let mut scale = 100_000_000i128;
-        for c in frac[..digits].bytes().take(9) {
-            nanos += i128::from(c - b'0') * scale;
-            scale /= 10;
-        }
-        rest = &frac[digits..];
-    }
-    match rest {
-        "" | "Z" | "z" => Some(nanos),
-        tz => {
-            let sign = match tz.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let tz = tz[1..].replace(':', "");
-            if tz.len() != 4 {
-                return None;
-            }
-            let oh: i128 = tz.get(0..2)?.parse().ok()?;
-            let om: i128 = tz.get(2..4)?.parse().ok()?;
-            Some(nanos - sign * (oh * 60 + om) * 60 * 1_000_000_000)
-        }
-    }
+    at.map(time::Timestamp::nanos)
+        .ok_or(())
+        .or_else(|_| err(ty, "a time outside the years 0000..9999"))
+}
+
+/// Parses `YYYY-MM-DD[( |T)hh:mm:ss[.fff…]][Z|±hh:mm|±hhmm]`, UTC unless an offset is
+/// given, into nanoseconds since the epoch; impossible dates are refused.
+pub fn parse_datetime(s: &str) -> Option<i128> {
+    Format::CLICKHOUSE.parse(s).map(time::Timestamp::nanos)
 }
 
 #[cfg(test)]
@@ -450,6 +385,40 @@ mod tests {
         );
         assert!(enc("DateTime", Val::Json(&json!("yesterday"))).is_err());
         assert!(enc("DateTime", Val::Json(&json!("2026-13-01 00:00:00"))).is_err());
+    }
+
+    /// Found when the sink moved to the SDK's parser: its own read 2026-02-31 as
+    /// 3 March, signs inside fields as numbers, and a Date column ignored anything
+    /// after the first ten bytes.
+    #[test]
+    fn impossible_dates_and_trailing_garbage_are_refused() {
+        for text in [
+            "2026-02-31 00:00:00",
+            "2026-02-30",
+            "2026-+1-01",
+            "+026-01-01",
+            "2026-01-01 00:00:00+24:00",
+            "2026-01-01 00:00:00+0:100",
+        ] {
+            assert!(parse_datetime(text).is_none(), "{text}");
+        }
+        assert!(enc("Date", Val::Json(&json!("1970-01-02garbage"))).is_err());
+        assert!(enc("Date", Val::Json(&json!("2026-02-31"))).is_err());
+        assert_eq!(
+            enc("Date", Val::Json(&json!("1970-01-02 23:59:59"))).expect("ok"),
+            1u16.to_le_bytes(),
+            "a time in a Date column keeps its day"
+        );
+        let ms = i64::from_le_bytes(
+            enc("DateTime64(3)", Val::Json(&json!(1_767_225_601_250.0)))
+                .expect("ok")
+                .try_into()
+                .expect("8 bytes"),
+        );
+        assert_eq!(
+            ms, 1_767_225_601_250,
+            "float milliseconds follow the same rule as integers"
+        );
     }
 
     /// Found by `near_miss_times_parse_or_are_refused`: a multi-byte character across a
