@@ -25,6 +25,7 @@ pub struct Stats {
     dead: AtomicU64,
     batches: AtomicU64,
     batch_micros: AtomicU64,
+    incarnations: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -42,6 +43,8 @@ pub struct Snapshot {
     pub batches: u64,
     /// Total time from chain start to sink acknowledgement, in µs.
     pub batch_micros: u64,
+    /// Marks or committed offsets found to belong to another incarnation of a topic.
+    pub incarnations: u64,
 }
 
 impl Stats {
@@ -60,6 +63,11 @@ impl Stats {
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
     }
 
+    /// Counts marks or offsets found to belong to another incarnation of a topic.
+    pub fn incarnation_changed(&self) {
+        self.incarnations.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Reads every counter.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
@@ -69,6 +77,7 @@ impl Stats {
             dead: self.dead.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
             batch_micros: self.batch_micros.load(Ordering::Relaxed),
+            incarnations: self.incarnations.load(Ordering::Relaxed),
         }
     }
 }

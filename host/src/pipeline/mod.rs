@@ -48,6 +48,10 @@ struct Shared {
     abandon: CancellationToken,
     /// Payload bytes read and not yet finished, against `batch.max_in_flight_bytes`.
     in_flight: Arc<InFlightBytes>,
+    /// Partitions to read again from their beginning because their topic was created
+    /// anew; the reader seeks and starts a new epoch between two records, so no record
+    /// of before the seek mixes with one of after it.
+    restarts: mpsc::UnboundedSender<(Arc<str>, i32)>,
 }
 
 /// Loads and checks a pipeline's plugins (compile once; each worker instantiates).
@@ -91,12 +95,17 @@ pub async fn run(
         &config.dead_letter_table,
     )
     .await?;
+    let without_id = sink.tables_without_topic_id();
+    if !without_id.is_empty() {
+        warn!(pipeline = %config.name, tables = ?without_id, "These tables lack the `_topic_id String` column, so a topic deleted and created again is caught only when its offsets run past the old ones; add the column (scripts/schema.sh does).");
+    }
     let source = KafkaSource::connect(&KafkaSourceConfig {
         brokers: brokers.to_owned(),
         group: config.group.clone(),
         topics: config.topics.clone(),
     })?;
     info!(pipeline = %config.name, topics = ?config.topics, table = %config.table, plugins = plugins.len(), "Pipeline started.");
+    let (restart_tx, restart_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         config,
         control: control.clone(),
@@ -105,6 +114,7 @@ pub async fn run(
         stats,
         abandon: CancellationToken::new(),
         in_flight: Arc::new(InFlightBytes::default()),
+        restarts: restart_tx,
     });
     let mut senders = Vec::new();
     let mut workers = Vec::new();
@@ -119,7 +129,7 @@ pub async fn run(
         .lifecycle
         .watch
         .then(|| tokio::spawn(watch::run(control, shutdown.clone())));
-    read(&shared, &senders, &shutdown).await;
+    read(&shared, &senders, restart_rx, &shutdown).await;
     if let Some(w) = watcher {
         w.abort();
     }
@@ -139,7 +149,12 @@ pub async fn run(
     Ok(())
 }
 
-async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &CancellationToken) {
+async fn read(
+    shared: &Shared,
+    senders: &[mpsc::Sender<Batch>],
+    mut restarts: mpsc::UnboundedReceiver<(Arc<str>, i32)>,
+    shutdown: &CancellationToken,
+) {
     let consumer = &shared.source.consumer;
     let ownership = &shared.source.ownership;
     let mut batcher = Batcher::new(shared.config.batch, shared.in_flight.clone());
@@ -170,6 +185,18 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
                     Vec::new()
                 }
             },
+            Some((topic, partition)) = restarts.recv() => {
+                // librdkafka drops what it fetched before the seek; what we read before
+                // it carries the old epoch and is dropped as stale.
+                match kafka::seek_to_beginning(consumer, &topic, partition) {
+                    Ok(()) => {
+                        ownership.renew(&topic, partition);
+                        info!(pipeline = %shared.config.name, %topic, partition, "Reading the partition again from its beginning.");
+                    }
+                    Err(e) => warn!(error = %format!("{e:#}"), "Cannot seek the partition to its beginning; a restart or rebalance reads it from the committed offset."),
+                }
+                Vec::new()
+            }
             _ = tick.tick() => {
                 if flow.flush(senders) == Offer::Closed {
                     return;

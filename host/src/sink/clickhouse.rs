@@ -10,7 +10,8 @@ use bytes::Bytes;
 use clickhouse::Client;
 use serde::Deserialize;
 
-use super::error::WriteError;
+use super::error::{WriteError, server_code};
+use super::fence::{Fenced, SESSION_TIMEOUT_SECS, read_fence_answer};
 use super::schema::{Column, ColumnType};
 
 /// Longest an insert may take before it counts as failed and is retried (on fresh
@@ -40,6 +41,10 @@ pub const PARTITION_COLUMN: &str = "_partition";
 pub const OFFSET_COLUMN: &str = "_offset";
 /// Optional host-filled column: the plugin chain version that made the row.
 pub const VERSION_COLUMN: &str = "_plugin_version";
+/// Host-filled column: the topic's ID (KIP-516), which tells one incarnation of a
+/// topic name from the next. Optional, but without it a re-created topic is caught
+/// only when its marks run past the partition's end.
+pub const TOPIC_ID_COLUMN: &str = "_topic_id";
 
 /// Where to find ClickHouse and as whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,22 +294,34 @@ impl ClickHouse {
     }
 
     /// Highest `_offset` per partition of `topic` already in `table` (optionally only
-    /// the rows of one pipeline): rows at or below it must not be written again.
+    /// the rows of one pipeline): rows at or below it must not be written again. With
+    /// a topic ID, only rows of that incarnation count (and rows written before the
+    /// table had the ID, which carry none).
     pub async fn high_water_marks(
         &self,
         table: &Table,
         topic: &str,
+        topic_id: &str,
         pipeline: Option<&str>,
     ) -> Result<HashMap<i32, i64>> {
         let mut sql = format!(
             "SELECT toInt32({PARTITION_COLUMN}) AS partition, toInt64(max({OFFSET_COLUMN})) AS offset FROM {} WHERE {TOPIC_COLUMN} = ?",
             quote_ident(&table.name)
         );
+        let by_id = !topic_id.is_empty() && table.has(TOPIC_ID_COLUMN);
+        if by_id {
+            sql.push_str(&format!(
+                " AND ({TOPIC_ID_COLUMN} = ? OR {TOPIC_ID_COLUMN} = '')"
+            ));
+        }
         if pipeline.is_some() {
             sql.push_str(" AND pipeline = ?");
         }
         sql.push_str(" GROUP BY partition");
         let mut query = self.client.query(&sql).bind(topic);
+        if by_id {
+            query = query.bind(topic_id);
+        }
         if let Some(p) = pipeline {
             query = query.bind(p);
         }
@@ -317,16 +334,74 @@ impl ClickHouse {
         Ok(rows.into_iter().map(|r| (r.partition, r.offset)).collect())
     }
 
-    /// Inserts pre-encoded RowBinary rows into `table` as one atomic insert; on a
-    /// server that supports it, `token` makes a repeat of the same insert a no-op.
-    /// The error says whether to retry, re-read the table, or stop.
+    /// Opens the session a partition's owner writes through (see [`super::fence`]).
+    pub async fn open_session(&self, session: &str) -> Result<()> {
+        self.client
+            .clone()
+            .with_setting("session_id", session)
+            .with_setting("session_timeout", SESSION_TIMEOUT_SECS.to_string())
+            .query("SELECT 1")
+            .fetch_one::<u8>()
+            .await
+            .with_context(|| format!("opening a ClickHouse session at {}", self.url))?;
+        Ok(())
+    }
+
+    /// Makes `session` read-only, so no insert through it can land any more.
+    pub async fn fence_session(&self, session: &str) -> Result<Fenced> {
+        let answer = self
+            .client
+            .clone()
+            .with_setting("session_id", session)
+            .with_setting("session_check", "1")
+            .query("SET readonly = 1")
+            .execute()
+            .await;
+        match answer {
+            Ok(()) => Ok(Fenced::Done),
+            Err(e) => {
+                let code = match &e {
+                    clickhouse::error::Error::BadResponse(text) => server_code(text),
+                    _ => None,
+                };
+                read_fence_answer(code).ok_or_else(|| {
+                    anyhow::Error::new(e).context(format!(
+                        "fencing the previous owner's session {session} at {}",
+                        self.url
+                    ))
+                })
+            }
+        }
+    }
+
+    /// Whether this user may write at all, outside any session: tells a session
+    /// another owner made read-only from a user that is read-only by its profile.
+    async fn user_is_readonly(&self) -> bool {
+        let value: Result<String, _> = self
+            .client
+            .query("SELECT value FROM system.settings WHERE name = 'readonly'")
+            .fetch_one()
+            .await;
+        !matches!(value.as_deref(), Ok("0"))
+    }
+
+    /// Inserts pre-encoded RowBinary rows into `table` as one atomic insert, through
+    /// the owner's `session` (which a newer owner may have fenced); on a server that
+    /// supports it, `token` makes a repeat of the same insert a no-op. The error says
+    /// whether to retry, re-read the table, stop, or give the partition up.
     pub async fn insert(
         &self,
         table: &Table,
         rows: Vec<u8>,
         token: &str,
+        session: Option<&str>,
     ) -> Result<(), WriteError> {
         let mut insert = self.client.insert_formatted_with(table.insert_sql.clone());
+        if let Some(session) = session {
+            insert = insert
+                .with_setting("session_id", session)
+                .with_setting("session_check", "1");
+        }
         if self.dedup_tokens {
             insert = insert.with_setting("insert_deduplication_token", token);
         }
@@ -334,20 +409,42 @@ impl ClickHouse {
             insert.send(Bytes::from(rows)).await?;
             insert.end().await
         };
-        match tokio::time::timeout(INSERT_TIMEOUT, sent).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(WriteError::from_client(
-                &table.name,
-                e,
-                format!("inserting into {}", table.name),
-            )),
-            Err(_) => Err(WriteError::Retryable(anyhow::anyhow!(
-                "inserting into {} timed out after {} s; ClickHouse at {} is hung or overloaded",
-                table.name,
-                INSERT_TIMEOUT.as_secs(),
-                self.url
-            ))),
+        let error = match tokio::time::timeout(INSERT_TIMEOUT, sent).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(_) => {
+                return Err(WriteError::Retryable(anyhow::anyhow!(
+                    "inserting into {} timed out after {} s; ClickHouse at {} is hung or overloaded",
+                    table.name,
+                    INSERT_TIMEOUT.as_secs(),
+                    self.url
+                )));
+            }
+        };
+        let code = match &error {
+            clickhouse::error::Error::BadResponse(text) => server_code(text),
+            _ => None,
+        };
+        if let Some(session) = session {
+            match code {
+                Some(372) => {
+                    return Err(WriteError::SessionLost {
+                        session: session.to_owned(),
+                    });
+                }
+                Some(164) if !self.user_is_readonly().await => {
+                    return Err(WriteError::Fenced {
+                        session: session.to_owned(),
+                    });
+                }
+                _ => {}
+            }
         }
+        Err(WriteError::from_client(
+            &table.name,
+            error,
+            format!("inserting into {}", table.name),
+        ))
     }
 }
 

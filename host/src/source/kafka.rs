@@ -21,8 +21,15 @@ use tracing::{info, warn};
 
 use crate::record::Header;
 
-/// How long a revoke waits for in-flight batches of the revoked partitions.
-const REVOKE_WAIT: Duration = Duration::from_secs(60);
+/// How long a revoke waits for in-flight batches of the revoked partitions, so that
+/// they can still commit. Short, because the wait blocks librdkafka's poll (and with
+/// it every other partition of this member): correctness does not rest on it, since
+/// the next owner fences our session before it reads the marks (`sink::fence`).
+const REVOKE_WAIT: Duration = Duration::from_secs(3);
+/// How long a revoke waits for a registration of a new session in the commit
+/// metadata that is under way: the next owner must see it. Bounded by Kafka's own
+/// request timeout in practice.
+const REGISTER_WAIT: Duration = Duration::from_secs(30);
 
 /// A (topic, partition) pair.
 pub type TopicPartition = (String, i32);
@@ -41,6 +48,8 @@ pub struct Ownership {
 struct OwnState {
     owned: HashMap<TopicPartition, u64>,
     in_flight: HashMap<TopicPartition, usize>,
+    /// Partitions whose commit metadata is being rewritten with a new session.
+    registering: HashMap<TopicPartition, usize>,
 }
 
 impl Ownership {
@@ -63,26 +72,77 @@ impl Ownership {
         }
     }
 
-    fn revoke(&self, tps: &[TopicPartition]) {
-        let deadline = Instant::now() + REVOKE_WAIT;
+    /// A new epoch for a partition we own, so batches read before it are dropped as
+    /// stale (after a seek). Returns the new epoch, or none if we no longer own it.
+    pub fn renew(&self, topic: &str, partition: i32) -> Option<u64> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = state.owned.get_mut(&(topic.to_owned(), partition))?;
+        *slot = self.next_epoch.fetch_add(1, Ordering::Relaxed) + 1;
+        Some(*slot)
+    }
+
+    /// Forgets the revoked partitions, then waits for any registration of a session
+    /// under way (so the next owner sees it) and a little for their in-flight batches
+    /// (so they can commit); returns how long it waited.
+    fn revoke(&self, tps: &[TopicPartition]) -> Duration {
+        let started = Instant::now();
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         for tp in tps {
             state.owned.remove(tp);
         }
-        while tps
-            .iter()
-            .any(|tp| state.in_flight.get(tp).copied().unwrap_or(0) > 0)
-        {
+        state = self.wait_for(state, tps, started + REGISTER_WAIT, true);
+        drop(self.wait_for(state, tps, started + REVOKE_WAIT, false));
+        started.elapsed()
+    }
+
+    /// Waits until none of `tps` has registrations (`registrations`) or batches in
+    /// flight, or until `deadline`.
+    fn wait_for<'a>(
+        &self,
+        mut state: std::sync::MutexGuard<'a, OwnState>,
+        tps: &[TopicPartition],
+        deadline: Instant,
+        registrations: bool,
+    ) -> std::sync::MutexGuard<'a, OwnState> {
+        loop {
+            let counts = if registrations {
+                &state.registering
+            } else {
+                &state.in_flight
+            };
+            if !tps
+                .iter()
+                .any(|tp| counts.get(tp).copied().unwrap_or(0) > 0)
+            {
+                return state;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                warn!(partitions = ?tps, "Revoke timed out waiting for in-flight batches.");
-                break;
+                let what = if registrations {
+                    "a session registration"
+                } else {
+                    "in-flight batches"
+                };
+                warn!(partitions = ?tps, "Revoke stopped waiting for {what}; the next owner fences this member's inserts before it writes.");
+                return state;
             }
             state = self
                 .idle
                 .wait_timeout(state, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+    }
+
+    /// Counts a registration of a new session in a partition's commit metadata as
+    /// under way until the guard drops; a revoke waits for it.
+    pub fn registering(self: &Arc<Self>, topic: &str, partition: i32) -> Registering {
+        let tp = (topic.to_owned(), partition);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        *state.registering.entry(tp.clone()).or_insert(0) += 1;
+        Registering {
+            owner: self.clone(),
+            tp,
         }
     }
 
@@ -114,6 +174,22 @@ impl Drop for InFlight {
     }
 }
 
+/// A registration under way; dropping it releases revokes.
+pub struct Registering {
+    owner: Arc<Ownership>,
+    tp: TopicPartition,
+}
+
+impl Drop for Registering {
+    fn drop(&mut self) {
+        let mut state = self.owner.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = state.registering.get_mut(&self.tp) {
+            *n = n.saturating_sub(1);
+        }
+        self.owner.idle.notify_all();
+    }
+}
+
 /// Consumer context that keeps [`Ownership`] in step with rebalances.
 pub struct SourceContext {
     ownership: Arc<Ownership>,
@@ -133,7 +209,8 @@ impl ConsumerContext for SourceContext {
         if let Rebalance::Revoke(list) = rebalance {
             let tps = pairs(list);
             info!(partitions = ?tps, "Partitions revoked; finishing their in-flight batches.");
-            self.ownership.revoke(&tps);
+            let waited = self.ownership.revoke(&tps);
+            info!(partitions = ?tps, waited_ms = waited.as_millis() as u64, "Revoke done.");
         }
     }
 
@@ -259,7 +336,8 @@ pub fn headers(headers: Option<&BorrowedHeaders>) -> Vec<Header> {
         .collect()
 }
 
-/// Commits `next_offset` for a partition, if we still own it under `epoch`.
+/// Commits `next_offset` for a partition with Sluice's `metadata` (see
+/// `sink::fence::CommitMetadata`), if we still own it under `epoch`.
 pub fn commit(
     consumer: &KafkaConsumer,
     ownership: &Ownership,
@@ -267,6 +345,7 @@ pub fn commit(
     partition: i32,
     epoch: u64,
     next_offset: i64,
+    metadata: &str,
 ) -> Result<bool> {
     if !ownership.is_current(topic, partition, epoch) {
         return Ok(false);
@@ -274,10 +353,59 @@ pub fn commit(
     let mut list = TopicPartitionList::new();
     list.add_partition_offset(topic, partition, Offset::Offset(next_offset))
         .context("building the commit list")?;
+    if let Some(mut elem) = list.find_partition(topic, partition) {
+        elem.set_metadata(metadata);
+    }
     consumer
         .commit(&list, CommitMode::Sync)
         .with_context(|| format!("committing {topic}/{partition} at {next_offset}"))?;
     Ok(true)
+}
+
+/// A partition's committed offset, if any, and the metadata committed with it.
+pub fn committed(
+    consumer: &KafkaConsumer,
+    topic: &str,
+    partition: i32,
+) -> Result<(Option<i64>, String)> {
+    let mut list = TopicPartitionList::new();
+    list.add_partition(topic, partition);
+    let got = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .with_context(|| format!("reading the committed offset of {topic}/{partition}"))?;
+    let Some(elem) = got.find_partition(topic, partition) else {
+        return Ok((None, String::new()));
+    };
+    let offset = match elem.offset() {
+        Offset::Offset(o) => Some(o),
+        _ => None,
+    };
+    Ok((offset, elem.metadata().to_owned()))
+}
+
+/// The partition's end: the offset the next record will get (for a read_committed
+/// consumer, records at and above the last stable offset are not readable yet).
+pub fn end_offset(consumer: &KafkaConsumer, topic: &str, partition: i32) -> Result<i64> {
+    let (_, high) = consumer
+        .fetch_watermarks(topic, partition, Duration::from_secs(10))
+        .with_context(|| format!("reading the end offset of {topic}/{partition}"))?;
+    Ok(high)
+}
+
+/// The partition's first offset still held (its low watermark).
+pub fn start_offset(consumer: &KafkaConsumer, topic: &str, partition: i32) -> Result<i64> {
+    let (low, _) = consumer
+        .fetch_watermarks(topic, partition, Duration::from_secs(10))
+        .with_context(|| format!("reading the start offset of {topic}/{partition}"))?;
+    Ok(low)
+}
+
+/// Moves the consumer to the start of a partition, for an offset that belongs to
+/// another incarnation of the topic.
+pub fn seek_to_beginning(consumer: &KafkaConsumer, topic: &str, partition: i32) -> Result<()> {
+    consumer
+        .seek(topic, partition, Offset::Beginning, Duration::from_secs(10))
+        .with_context(|| format!("seeking {topic}/{partition} to its beginning"))
 }
 
 #[cfg(test)]

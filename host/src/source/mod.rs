@@ -2,3 +2,4 @@
 //! `pipeline::batch`, and commits flow back once the sink has written them.
 
 pub mod kafka;
+pub mod topic_id;

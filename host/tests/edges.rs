@@ -1,0 +1,200 @@
+//! Exactly-once at the edges real clusters have, on the real broker and ClickHouse:
+//! topics deleted and created again, compressed topics of every codec, transactions,
+//! pattern subscriptions, topic names Kafka cannot hold, columns named oddly.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::{Services, TempDir, committed_and_end, produce, terminate, unique, wait_for};
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+
+/// A table for JSON events passed through without a plugin, with the topic ID.
+const EVENTS: &str = "CREATE TABLE ev (id String, _topic String, _topic_id String, \
+     _partition Int32, _offset Int64) ENGINE = MergeTree ORDER BY (_topic, _partition, _offset)";
+/// The same without the topic ID, as a table made before the host recorded it.
+const LEGACY: &str = "CREATE TABLE ev (id String, _topic String, \
+     _partition Int32, _offset Int64) ENGINE = MergeTree ORDER BY (_topic, _partition, _offset)";
+
+fn events(prefix: &str, n: usize) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let e = serde_json::json!({ "id": format!("{prefix}{i}") });
+            (None, e.to_string().into_bytes())
+        })
+        .collect()
+}
+
+async fn exec(svc: &Services, db: &str, sql: &str) {
+    svc.ch(db)
+        .query(sql)
+        .execute()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn count(svc: &Services, db: &str, sql: &str) -> u64 {
+    svc.count(db, sql).await
+}
+
+/// Deletes `topic` and waits until the broker no longer lists it.
+async fn delete_topic(brokers: &str, topic: &str) {
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("admin client");
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.delete_topics(&[topic], &opts).await.expect("delete") {
+        result.expect("topic deleted");
+    }
+    wait_for("the topic to be gone", Duration::from_secs(60), || async {
+        let listed = admin
+            .inner()
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .map(|m| {
+                m.topics()
+                    .iter()
+                    .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+            })
+            .unwrap_or(true);
+        (!listed, format!("{topic} still listed"))
+    })
+    .await;
+}
+
+fn host(svc: &Services, db: &str, topic: &str, group: &str, log: &Path) -> Child {
+    svc.host(db)
+        .args(["--topic", topic, "--table", "ev", "--group", group])
+        .args(["--batch-ms", "50", "--batch-rows", "200"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("host starts")
+}
+
+async fn until_rows(svc: &Services, db: &str, want: u64) {
+    wait_for("the rows", Duration::from_secs(90), || async {
+        let n = count(svc, db, "SELECT count() FROM ev").await;
+        (n >= want, format!("{n} of {want} rows"))
+    })
+    .await;
+}
+
+async fn all_committed(svc: &Services, group: &str, topic: &str, partitions: i32) {
+    wait_for(
+        "every offset committed",
+        Duration::from_secs(60),
+        || async {
+            let offsets = committed_and_end(&svc.brokers, group, topic, partitions);
+            (offsets.iter().all(|(c, e)| c == e), format!("{offsets:?}"))
+        },
+    )
+    .await;
+}
+
+/// Deleting a topic and creating it again (1,000 records, then 1,500 under the same
+/// name) must write every new record: their offsets repeat the old ones, and marks
+/// keyed on the name alone counted them as written. Restarting writes nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_deleted_and_created_again_is_written_again_and_nothing_twice() {
+    let svc = Services::require();
+    let db = svc.fresh_database("recreated").await;
+    exec(&svc, &db, EVENTS).await;
+    let topic = svc.topic("recreated", 2).await;
+    let group = unique("g");
+    let dir = TempDir::new("recreated");
+    produce(&svc.brokers, &topic, &events("old", 1_000)).await;
+    let mut running = host(&svc, &db, &topic, &group, &dir.0.join("host1.log"));
+    until_rows(&svc, &db, 1_000).await;
+    all_committed(&svc, &group, &topic, 2).await;
+
+    // Re-created while the host runs.
+    delete_topic(&svc.brokers, &topic).await;
+    sluice_host::generate::ensure_topic(&svc.brokers, &topic, 2)
+        .await
+        .expect("create again");
+    produce(&svc.brokers, &topic, &events("new", 1_500)).await;
+    until_rows(&svc, &db, 2_500).await;
+    all_committed(&svc, &group, &topic, 2).await;
+    assert!(terminate(&mut running), "host exits 0 on SIGTERM");
+
+    // A restart replays nothing and writes nothing twice.
+    let mut again = host(&svc, &db, &topic, &group, &dir.0.join("host2.log"));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(terminate(&mut again), "host exits 0 on SIGTERM");
+    assert_eq!(count(&svc, &db, "SELECT count() FROM ev").await, 2_500);
+    assert_eq!(
+        count(&svc, &db, "SELECT count() FROM ev WHERE id LIKE 'new%'").await,
+        1_500,
+        "every record of the new incarnation is a row"
+    );
+    assert_eq!(
+        count(
+            &svc,
+            &db,
+            "SELECT uniqExact(_topic_id, _partition, _offset) FROM ev"
+        )
+        .await,
+        2_500
+    );
+    assert_eq!(
+        count(&svc, &db, "SELECT uniqExact(_topic_id) FROM ev").await,
+        2
+    );
+    assert_eq!(
+        count(&svc, &db, "SELECT count() FROM ev WHERE _topic_id = ''").await,
+        0,
+        "every row carries its incarnation"
+    );
+    assert_eq!(
+        count(&svc, &db, "SELECT count() FROM dead_letters").await,
+        0
+    );
+}
+
+/// A table without the topic-ID column still catches a re-created topic whose old
+/// marks run past the new partition's end: logged as an error naming the topic, and
+/// the records written instead of skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marks_past_the_partitions_end_are_an_error_not_a_silent_skip() {
+    let svc = Services::require();
+    let db = svc.fresh_database("past_end").await;
+    exec(&svc, &db, LEGACY).await;
+    let topic = svc.topic("past_end", 1).await;
+    let group = unique("g");
+    let dir = TempDir::new("past-end");
+    produce(&svc.brokers, &topic, &events("old", 1_000)).await;
+    let mut first = host(&svc, &db, &topic, &group, &dir.0.join("host1.log"));
+    until_rows(&svc, &db, 1_000).await;
+    all_committed(&svc, &group, &topic, 1).await;
+    assert!(terminate(&mut first));
+
+    delete_topic(&svc.brokers, &topic).await;
+    sluice_host::generate::ensure_topic(&svc.brokers, &topic, 1)
+        .await
+        .expect("create again");
+    produce(&svc.brokers, &topic, &events("new", 300)).await;
+    let log = dir.0.join("host2.log");
+    let mut second = host(&svc, &db, &topic, &group, &log);
+    until_rows(&svc, &db, 1_300).await;
+    all_committed(&svc, &group, &topic, 1).await;
+    assert!(terminate(&mut second));
+    let text = std::fs::read_to_string(&log).expect("log");
+    let line = text
+        .lines()
+        .find(|l| l.contains("past its end"))
+        .unwrap_or_else(|| panic!("no error about the marks:\n{text}"));
+    assert!(line.contains("ERROR") && line.contains(&topic), "{line}");
+    assert!(
+        text.contains("tables lack the `_topic_id String` column"),
+        "the missing column is named at start:\n{text}"
+    );
+    assert_eq!(
+        count(&svc, &db, "SELECT count() FROM ev WHERE id LIKE 'new%'").await,
+        300
+    );
+}
