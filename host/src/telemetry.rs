@@ -26,6 +26,7 @@ pub struct Stats {
     batches: AtomicU64,
     batch_micros: AtomicU64,
     incarnations: AtomicU64,
+    isolations: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -45,6 +46,8 @@ pub struct Snapshot {
     pub batch_micros: u64,
     /// Marks or committed offsets found to belong to another incarnation of a topic.
     pub incarnations: u64,
+    /// Batches re-run in parts to find the events a plugin trapped on.
+    pub isolations: u64,
 }
 
 impl Stats {
@@ -63,6 +66,11 @@ impl Stats {
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
     }
 
+    /// Counts batches re-run in parts to find the events a plugin trapped on.
+    pub fn isolated(&self, n: u64) {
+        self.isolations.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Counts marks or offsets found to belong to another incarnation of a topic.
     pub fn incarnation_changed(&self) {
         self.incarnations.fetch_add(1, Ordering::Relaxed);
@@ -78,6 +86,7 @@ impl Stats {
             batches: self.batches.load(Ordering::Relaxed),
             batch_micros: self.batch_micros.load(Ordering::Relaxed),
             incarnations: self.incarnations.load(Ordering::Relaxed),
+            isolations: self.isolations.load(Ordering::Relaxed),
         }
     }
 }

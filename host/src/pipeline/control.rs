@@ -317,7 +317,9 @@ impl PipelineControl {
                 b
             });
         let out = chain.run(&batch);
-        if let Some((_, fault)) = out.faults.iter().find(|(k, _)| *k == index) {
+        // A trap on any canary event refuses the candidate, even one isolated to a
+        // few events.
+        if let Some((_, fault)) = out.traps.iter().find(|(k, _)| *k == index) {
             return Err(Refusal::Canary(fault.to_string()));
         }
         Ok(())
@@ -404,13 +406,8 @@ impl PipelineControl {
                 let k = p.index;
                 p.batches += 1;
                 p.events += out.seen.get(k).copied().unwrap_or(0) as u64;
-                let faulted: usize = out
-                    .faults
-                    .iter()
-                    .filter(|(i, _)| *i == k)
-                    .map(|_| out.seen.get(k).copied().unwrap_or(0))
-                    .sum();
-                p.failed += (out.rejected.get(k).copied().unwrap_or(0) + faulted) as u64;
+                let trapped = out.trapped.get(k).copied().unwrap_or(0);
+                p.failed += (out.rejected.get(k).copied().unwrap_or(0) + trapped) as u64;
                 let rate = if p.events == 0 {
                     0.0
                 } else {

@@ -409,6 +409,9 @@ async fn process(
         let started = Instant::now();
         let run: ChainRun = tokio::task::block_in_place(|| slot.chain.run(&part));
         shared.control.report(slot.generation, &run);
+        if run.isolations > 0 {
+            shared.stats.isolated(run.isolations);
+        }
         let mut attempt = SinkAttempt {
             shared,
             version: slot.chain.version(),
