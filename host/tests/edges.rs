@@ -198,3 +198,175 @@ async fn marks_past_the_partitions_end_are_an_error_not_a_silent_skip() {
         300
     );
 }
+
+fn producer(brokers: &str, extra: &[(&str, &str)]) -> rdkafka::producer::FutureProducer {
+    let mut config = rdkafka::ClientConfig::new();
+    config.set("bootstrap.servers", brokers);
+    for (k, v) in extra {
+        config.set(*k, *v);
+    }
+    config.create().expect("producer")
+}
+
+async fn send(
+    producer: &rdkafka::producer::FutureProducer,
+    topic: &str,
+    partition: i32,
+    payload: &[u8],
+) {
+    producer
+        .send(
+            rdkafka::producer::FutureRecord::<(), [u8]>::to(topic)
+                .partition(partition)
+                .payload(payload),
+            Duration::from_secs(30),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .expect("produce");
+}
+
+/// Topics written by every codec librdkafka knows, and one whose batches alternate
+/// between them (a zstd batch after lz4 ones stalled the partition for good when
+/// librdkafka was built without zstd): every record is read exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_codec_and_a_topic_mixing_them_are_read_exactly() {
+    let svc = Services::require();
+    let db = svc.fresh_database("codecs").await;
+    exec(&svc, &db, EVENTS).await;
+    let codecs = ["gzip", "snappy", "lz4", "zstd"];
+    let mut topics = Vec::new();
+    let mut total = 0u64;
+    let producers: Vec<_> = codecs
+        .iter()
+        .map(|c| producer(&svc.brokers, &[("compression.type", c), ("linger.ms", "5")]))
+        .collect();
+    for (codec, p) in codecs.iter().zip(&producers) {
+        let topic = svc.topic(&format!("codec_{codec}"), 2).await;
+        for i in 0..400 {
+            let e = serde_json::json!({ "id": format!("{codec}{i}") });
+            send(p, &topic, i % 2, e.to_string().as_bytes()).await;
+        }
+        total += 400;
+        topics.push(topic);
+    }
+    let mixed = svc.topic("codec_mixed", 1).await;
+    for round in 0..8 {
+        let (codec, p) = (codecs[round % 4], &producers[round % 4]);
+        for i in 0..50 {
+            let e = serde_json::json!({ "id": format!("mixed-{round}-{codec}-{i}") });
+            send(p, &mixed, 0, e.to_string().as_bytes()).await;
+        }
+        total += 50;
+    }
+    topics.push(mixed);
+    let group = unique("g");
+    let dir = TempDir::new("codecs");
+    let mut cmd = svc.host(&db);
+    for t in &topics {
+        cmd.args(["--topic", t]);
+    }
+    let mut running = cmd
+        .args(["--table", "ev", "--group", &group, "--batch-ms", "50"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.0.join("host.log")).expect("log"))
+        .spawn()
+        .expect("host starts");
+    until_rows(&svc, &db, total).await;
+    for t in &topics {
+        let partitions = if t.contains("mixed") { 1 } else { 2 };
+        all_committed(&svc, &group, t, partitions).await;
+    }
+    assert!(terminate(&mut running));
+    assert_eq!(count(&svc, &db, "SELECT count() FROM ev").await, total);
+    assert_eq!(
+        count(
+            &svc,
+            &db,
+            "SELECT uniqExact(_topic, _partition, _offset) FROM ev"
+        )
+        .await,
+        total
+    );
+    assert_eq!(
+        count(&svc, &db, "SELECT uniqExact(id) FROM ev").await,
+        total
+    );
+}
+
+/// Committed and aborted transactions, ending with an aborted one: exactly the
+/// committed records become rows, and the committed offsets reach the end offsets
+/// (past the commit markers and the aborted records), before and after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactional_topics_commit_to_their_end() {
+    use rdkafka::producer::Producer;
+    let svc = Services::require();
+    let db = svc.fresh_database("txn").await;
+    exec(&svc, &db, EVENTS).await;
+    let topic = svc.topic("txn", 2).await;
+    let txid = unique("tx");
+    let p = producer(&svc.brokers, &[("transactional.id", &txid)]);
+    p.init_transactions(Duration::from_secs(30))
+        .expect("init transactions");
+    let mut committed_records = 0u64;
+    // (records per partition, commit?)
+    let plan = [(50, true), (30, false), (50, true), (20, true), (25, false)];
+    for (round, (n, commit)) in plan.iter().enumerate() {
+        p.begin_transaction().expect("begin");
+        for i in 0..*n {
+            for partition in 0..2 {
+                let e = serde_json::json!({ "id": format!("t{round}-{partition}-{i}") });
+                send(&p, &topic, partition, e.to_string().as_bytes()).await;
+            }
+        }
+        p.flush(Duration::from_secs(30)).expect("flush");
+        if *commit {
+            p.commit_transaction(Duration::from_secs(30))
+                .expect("commit");
+            committed_records += 2 * *n as u64;
+        } else {
+            p.abort_transaction(Duration::from_secs(30)).expect("abort");
+        }
+    }
+    let group = unique("g");
+    let dir = TempDir::new("txn");
+    let mut running = svc
+        .host(&db)
+        .args(["--topic", &topic, "--table", "ev", "--group", &group])
+        .args(["--batch-ms", "50"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.0.join("host1.log")).expect("log"))
+        .spawn()
+        .expect("host starts");
+    until_rows(&svc, &db, committed_records).await;
+    all_committed(&svc, &group, &topic, 2).await;
+    assert!(terminate(&mut running));
+    let mut again = svc
+        .host(&db)
+        .args(["--topic", &topic, "--table", "ev", "--group", &group])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.0.join("host2.log")).expect("log"))
+        .spawn()
+        .expect("host starts");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    all_committed(&svc, &group, &topic, 2).await;
+    assert!(terminate(&mut again));
+    assert_eq!(
+        count(&svc, &db, "SELECT count() FROM ev").await,
+        committed_records
+    );
+    assert_eq!(
+        count(
+            &svc,
+            &db,
+            "SELECT count() FROM ev WHERE id LIKE 't1-%' OR id LIKE 't4-%'"
+        )
+        .await,
+        0,
+        "aborted records never become rows"
+    );
+    assert_eq!(
+        count(&svc, &db, "SELECT uniqExact(_partition, _offset) FROM ev").await,
+        committed_records
+    );
+}

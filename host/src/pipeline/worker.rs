@@ -181,7 +181,16 @@ pub(super) async fn run(shared: Arc<Shared>, mut slot: ChainSlot, mut rx: mpsc::
             )
         });
         match committed {
-            Ok(true) => o.committed = last + 1,
+            Ok(true) => {
+                o.committed = last + 1;
+                ownership.committed(
+                    &batch.topic,
+                    batch.partition,
+                    batch.epoch,
+                    last + 1,
+                    &metadata,
+                );
+            }
             Ok(false) => {}
             Err(e) => {
                 warn!(error = %format!("{e:#}"), "Commit failed; a restart replays and the sink skips what it has.")

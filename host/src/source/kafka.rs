@@ -50,6 +50,8 @@ struct OwnState {
     in_flight: HashMap<TopicPartition, usize>,
     /// Partitions whose commit metadata is being rewritten with a new session.
     registering: HashMap<TopicPartition, usize>,
+    /// Per partition, the epoch, next offset and metadata last committed under it.
+    committed: HashMap<TopicPartition, (u64, i64, String)>,
 }
 
 impl Ownership {
@@ -70,6 +72,43 @@ impl Ownership {
             let epoch = self.next_epoch.fetch_add(1, Ordering::Relaxed) + 1;
             state.owned.insert(tp.clone(), epoch);
         }
+    }
+
+    /// Records a commit of `next` with `metadata` for a partition under `epoch`.
+    pub fn committed(&self, topic: &str, partition: i32, epoch: u64, next: i64, metadata: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = state
+            .committed
+            .entry((topic.to_owned(), partition))
+            .or_insert_with(|| (epoch, next, metadata.to_owned()));
+        if slot.0 != epoch || slot.1 <= next {
+            *slot = (epoch, next, metadata.to_owned());
+        }
+    }
+
+    /// The offset and metadata last committed for a partition under `epoch`, if any.
+    pub fn last_commit(&self, topic: &str, partition: i32, epoch: u64) -> Option<(i64, String)> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state
+            .committed
+            .get(&(topic.to_owned(), partition))
+            .filter(|(e, _, _)| *e == epoch)
+            .map(|(_, next, meta)| (*next, meta.clone()))
+    }
+
+    /// Whether any batch of the partition is in flight.
+    pub fn busy(&self, topic: &str, partition: i32) -> bool {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state
+            .in_flight
+            .get(&(topic.to_owned(), partition))
+            .is_some_and(|n| *n > 0)
+    }
+
+    /// Every partition owned now, with its epoch.
+    pub fn owned(&self) -> Vec<(TopicPartition, u64)> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.owned.iter().map(|(tp, e)| (tp.clone(), *e)).collect()
     }
 
     /// A new epoch for a partition we own, so batches read before it are dropped as
@@ -390,6 +429,22 @@ pub fn end_offset(consumer: &KafkaConsumer, topic: &str, partition: i32) -> Resu
         .fetch_watermarks(topic, partition, Duration::from_secs(10))
         .with_context(|| format!("reading the end offset of {topic}/{partition}"))?;
     Ok(high)
+}
+
+/// Where the consumer is in each assigned partition: the next offset it will hand
+/// over. librdkafka moves it past what it skips (transaction markers, aborted records).
+pub fn positions(consumer: &KafkaConsumer) -> Result<HashMap<TopicPartition, i64>> {
+    let list = consumer
+        .position()
+        .context("reading the consumer's positions")?;
+    Ok(list
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(o) => Some(((e.topic().to_owned(), e.partition()), o)),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The partition's first offset still held (its low watermark).
