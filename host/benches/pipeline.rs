@@ -213,6 +213,7 @@ fn part2(runtime: &Runtime) {
     let config = PipelineConfig {
         name: "bench".into(),
         topics: vec!["bench".into()],
+        topic_patterns: vec![],
         group: "bench".into(),
         plugins: vec![PluginSpec {
             path: path.clone(),
@@ -295,6 +296,7 @@ async fn end_to_end(
     let config = PipelineConfig {
         name: label.into(),
         topics: vec![topic.into()],
+        topic_patterns: vec![],
         group: format!("bench-{label}-{}", std::process::id()),
         plugins: plugin
             .map(|p| {

@@ -214,6 +214,10 @@ struct PipelineArgs {
     /// Kafka topic to consume (repeatable).
     #[arg(long = "topic", value_name = "TOPIC")]
     topics: Vec<String>,
+    /// Consume every topic whose name matches this regular expression, e.g.
+    /// 'events\..*' (repeatable); topics created later that match are picked up.
+    #[arg(long = "topic-pattern", value_name = "REGEX")]
+    topic_patterns: Vec<String>,
     /// ClickHouse table for the rows.
     #[arg(long)]
     table: Option<String>,
@@ -597,8 +601,8 @@ fn pipeline_from_args(args: PipelineArgs) -> Result<PipelineConfig> {
     let Some(table) = args.table else {
         bail!("no table given; pass --table NAME (and --topic, --plugin), or see `host --help`");
     };
-    if args.topics.is_empty() {
-        bail!("no topic given; pass --topic NAME");
+    if args.topics.is_empty() && args.topic_patterns.is_empty() {
+        bail!("no topic given; pass --topic NAME (or --topic-pattern REGEX)");
     }
     if args.plugin_configs.len() > args.plugins.len() {
         bail!(
@@ -629,6 +633,7 @@ fn pipeline_from_args(args: PipelineArgs) -> Result<PipelineConfig> {
     let draft = PipelineDraft {
         name: args.name,
         topics: args.topics,
+        topic_patterns: args.topic_patterns,
         group: args.group,
         table,
         outputs,

@@ -370,3 +370,114 @@ async fn transactional_topics_commit_to_their_end() {
         committed_records
     );
 }
+
+/// A pipeline over a pattern consumes every matching topic, one created later too;
+/// a topic name starting with `^` is refused with one line instead of silently
+/// becoming a pattern, and so is a name Kafka cannot hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pattern_subscriptions_are_explicit_and_pick_up_new_topics() {
+    let svc = Services::require();
+    let db = svc.fresh_database("pattern").await;
+    exec(&svc, &db, EVENTS).await;
+    let stem = unique("pat");
+    let first = format!("{stem}.a");
+    sluice_host::generate::ensure_topic(&svc.brokers, &first, 1)
+        .await
+        .expect("topic");
+    produce(&svc.brokers, &first, &events("a", 200)).await;
+    let group = unique("g");
+    let dir = TempDir::new("pattern");
+    let pattern = format!("{}\\..*", stem.replace('.', "\\."));
+    let mut running = svc
+        .host(&db)
+        .args([
+            "--topic-pattern",
+            &pattern,
+            "--table",
+            "ev",
+            "--group",
+            &group,
+        ])
+        .args(["--batch-ms", "50"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.0.join("host.log")).expect("log"))
+        .spawn()
+        .expect("host starts");
+    until_rows(&svc, &db, 200).await;
+    let second = format!("{stem}.b");
+    sluice_host::generate::ensure_topic(&svc.brokers, &second, 1)
+        .await
+        .expect("topic");
+    produce(&svc.brokers, &second, &events("b", 300)).await;
+    until_rows(&svc, &db, 500).await;
+    assert!(terminate(&mut running));
+    assert_eq!(
+        count(&svc, &db, "SELECT uniqExact(_topic) FROM ev").await,
+        2
+    );
+
+    for (topic, needle) in [
+        (format!("^{stem}"), "--topic-pattern"),
+        ("bad topic".to_owned(), "1 to 249"),
+    ] {
+        let out = svc
+            .host(&db)
+            .args(["--topic", &topic, "--table", "ev"])
+            .env("RUST_LOG", "off")
+            .output()
+            .expect("host runs");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(
+            lines[0].contains(needle) && lines[0].contains("error:"),
+            "{err}"
+        );
+    }
+}
+
+/// Columns named with a backquote or a space are written like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oddly_named_columns_are_quoted_in_every_statement() {
+    let svc = Services::require();
+    let db = svc.fresh_database("quoted").await;
+    exec(
+        &svc,
+        &db,
+        "CREATE TABLE ev (`user name` String, `a\\`b` UInt32, _topic String, _topic_id String, \
+         _partition Int32, _offset Int64) ENGINE = MergeTree ORDER BY (_topic, _partition, _offset)",
+    )
+    .await;
+    let topic = svc.topic("quoted", 1).await;
+    let records: Vec<(Option<Vec<u8>>, Vec<u8>)> = (0..100)
+        .map(|i| {
+            let e = serde_json::json!({ "user name": format!("u{i}"), "a`b": i });
+            (None, e.to_string().into_bytes())
+        })
+        .collect();
+    produce(&svc.brokers, &topic, &records).await;
+    let group = unique("g");
+    let dir = TempDir::new("quoted");
+    let mut running = svc
+        .host(&db)
+        .args(["--topic", &topic, "--table", "ev", "--group", &group])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.0.join("host.log")).expect("log"))
+        .spawn()
+        .expect("host starts");
+    until_rows(&svc, &db, 100).await;
+    assert!(terminate(&mut running));
+    assert_eq!(
+        count(&svc, &db, "SELECT sum(`a\\`b`) FROM ev").await,
+        (0..100).sum::<u64>()
+    );
+    assert_eq!(
+        count(&svc, &db, "SELECT uniqExact(`user name`) FROM ev").await,
+        100
+    );
+    assert_eq!(
+        count(&svc, &db, "SELECT count() FROM dead_letters").await,
+        0
+    );
+}

@@ -103,6 +103,7 @@ pub async fn run(
         brokers: brokers.to_owned(),
         group: config.group.clone(),
         topics: config.topics.clone(),
+        topic_patterns: config.topic_patterns.clone(),
     })?;
     info!(pipeline = %config.name, topics = ?config.topics, table = %config.table, plugins = plugins.len(), "Pipeline started.");
     let (restart_tx, restart_rx) = mpsc::unbounded_channel();

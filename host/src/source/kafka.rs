@@ -284,6 +284,8 @@ pub struct KafkaSourceConfig {
     pub group: String,
     /// Topics to subscribe to.
     pub topics: Vec<String>,
+    /// Regular expressions naming more topics to subscribe to.
+    pub topic_patterns: Vec<String>,
 }
 
 /// A subscribed consumer plus the ownership it maintains.
@@ -318,10 +320,24 @@ impl KafkaSource {
             })
             .context("creating the Kafka consumer")?;
         check_reachable(&consumer, &config.brokers)?;
-        let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
+        // librdkafka reads a subscription that starts with `^` as a regular expression;
+        // names were checked not to, and patterns get the `^` here.
+        let subscription: Vec<String> = config
+            .topics
+            .iter()
+            .cloned()
+            .chain(config.topic_patterns.iter().map(|p| {
+                if p.starts_with('^') {
+                    p.clone()
+                } else {
+                    format!("^{p}")
+                }
+            }))
+            .collect();
+        let topics: Vec<&str> = subscription.iter().map(String::as_str).collect();
         consumer
             .subscribe(&topics)
-            .with_context(|| format!("subscribing to {}", config.topics.join(", ")))?;
+            .with_context(|| format!("subscribing to {}", subscription.join(", ")))?;
         Ok(Self {
             consumer: Arc::new(consumer),
             ownership,
