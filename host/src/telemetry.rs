@@ -9,9 +9,11 @@ use tracing_subscriber::EnvFilter;
 pub fn init_logging(level: &str) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("warn,sluice_host={level},host={level}")));
+    // Colour only on a terminal: a log file or a shipper gets plain `key=value` text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
@@ -27,6 +29,7 @@ pub struct Stats {
     batch_micros: AtomicU64,
     incarnations: AtomicU64,
     isolations: AtomicU64,
+    stalls: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -48,6 +51,8 @@ pub struct Snapshot {
     pub incarnations: u64,
     /// Batches re-run in parts to find the events a plugin trapped on.
     pub isolations: u64,
+    /// Partitions found stalled.
+    pub stalls: u64,
 }
 
 impl Stats {
@@ -64,6 +69,11 @@ impl Stats {
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.batch_micros
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Counts partitions found stalled.
+    pub fn stalled(&self) {
+        self.stalls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts batches re-run in parts to find the events a plugin trapped on.
@@ -87,6 +97,7 @@ impl Stats {
             batch_micros: self.batch_micros.load(Ordering::Relaxed),
             incarnations: self.incarnations.load(Ordering::Relaxed),
             isolations: self.isolations.load(Ordering::Relaxed),
+            stalls: self.stalls.load(Ordering::Relaxed),
         }
     }
 }

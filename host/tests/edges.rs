@@ -481,3 +481,166 @@ async fn oddly_named_columns_are_quoted_in_every_statement() {
         0
     );
 }
+
+/// Offsets and attributes of the record batches in a Kafka log segment (format v2:
+/// base offset, length, leader epoch, magic, CRC, attributes; records from byte 61).
+fn batches(segment: &[u8]) -> Vec<(usize, i64, u16, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 61 <= segment.len() {
+        let base = i64::from_be_bytes(segment[at..at + 8].try_into().expect("8 bytes"));
+        let len = i32::from_be_bytes(segment[at + 8..at + 12].try_into().expect("4 bytes"));
+        let attributes = u16::from_be_bytes(segment[at + 21..at + 23].try_into().expect("2"));
+        if len <= 0 {
+            break;
+        }
+        let end = at + 12 + len as usize;
+        out.push((at, base, attributes, end));
+        at = end;
+    }
+    out
+}
+
+/// A batch the consumer cannot decode stalls its partition without a record ever
+/// reaching the host. That must not be silent: the partition is logged once as
+/// stalled, with its offset, shown in the status, and nothing past it committed,
+/// while the other partition goes on. (A gzip batch corrupted in the broker's log,
+/// on a private broker.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_cannot_be_decoded_stalls_its_partition_loudly() {
+    use common::chaos::PrivateKafka;
+    let svc = Services::require();
+    let kafka = PrivateKafka::start();
+    let brokers = kafka.brokers();
+    let db = svc.fresh_database("stall").await;
+    exec(&svc, &db, EVENTS).await;
+    let topic = unique("stall");
+    sluice_host::generate::ensure_topic(&brokers, &topic, 2)
+        .await
+        .expect("topic");
+    let plain = producer(&brokers, &[("compression.type", "none")]);
+    let gzip = producer(
+        &brokers,
+        &[
+            ("compression.type", "gzip"),
+            ("linger.ms", "500"),
+            ("batch.num.messages", "1000"),
+        ],
+    );
+    let event = |i: usize| {
+        serde_json::json!({ "id": format!("e{i}") })
+            .to_string()
+            .into_bytes()
+    };
+    for i in 0..100 {
+        send(&plain, &topic, 0, &event(i)).await;
+    }
+    // One gzip batch of 100 records, sent together.
+    let sends: Vec<_> = (100..200)
+        .map(|i| {
+            let payload = event(i);
+            let gzip = &gzip;
+            let topic = &topic;
+            async move { send(gzip, topic, 0, &payload).await }
+        })
+        .collect();
+    futures::future::join_all(sends).await;
+    for i in 200..300 {
+        send(&plain, &topic, 0, &event(i)).await;
+    }
+    for i in 300..600 {
+        send(&plain, &topic, 1, &event(i)).await;
+    }
+    let segment = kafka
+        .service
+        .run
+        .join("kafka/logs")
+        .join(format!("{topic}-0"))
+        .join("00000000000000000000.log");
+    let mut bytes = std::fs::read(&segment).expect("segment");
+    let (at, base, _, end) = batches(&bytes)
+        .into_iter()
+        .find(|(_, _, attributes, _)| attributes & 7 == 1)
+        .expect("a gzip batch");
+    assert_eq!(base, 100, "the gzip batch starts at offset 100");
+    for b in &mut bytes[at + 61 + 12..end - 8] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&segment, &bytes).expect("corrupt the batch");
+
+    let port = common::free_port();
+    let admin = format!("http://127.0.0.1:{port}");
+    let group = unique("g");
+    let dir = TempDir::new("stall");
+    let log = dir.0.join("host.log");
+    let mut running = svc
+        .host(&db)
+        .args([
+            "--brokers",
+            &brokers,
+            "--topic",
+            &topic,
+            "--table",
+            "ev",
+            "--group",
+            &group,
+        ])
+        .args([
+            "--batch-ms",
+            "50",
+            "--name",
+            "stalling",
+            "--admin",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("host starts");
+    until_rows(&svc, &db, 400).await;
+    wait_for(
+        "the stall in the status",
+        Duration::from_secs(90),
+        || async {
+            let status = sluice_host::admin::client::list(&admin).await.ok();
+            let stalled = status
+                .as_ref()
+                .and_then(|l| l.iter().find(|p| p.name == "stalling"))
+                .map(|p| p.stalled.clone())
+                .unwrap_or_default();
+            let found = stalled.iter().any(|s| s.partition == 0 && s.offset == 100);
+            (found, format!("{stalled:?}"))
+        },
+    )
+    .await;
+    let text = std::fs::read_to_string(&log).expect("log");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("Partition stalled"))
+        .collect();
+    assert_eq!(lines.len(), 1, "logged once:\n{text}");
+    assert!(
+        lines[0].contains(&topic)
+            && lines[0].contains("partition=0")
+            && lines[0].contains("offset=100"),
+        "{}",
+        lines[0]
+    );
+    assert!(terminate(&mut running));
+    assert_eq!(
+        count(&svc, &db, "SELECT count() FROM ev WHERE _partition = 1").await,
+        300,
+        "the other partition went on"
+    );
+    assert_eq!(
+        count(&svc, &db, "SELECT count() FROM ev WHERE _partition = 0").await,
+        100
+    );
+    let offsets = committed_and_end(&brokers, &group, &topic, 2);
+    assert_eq!(
+        offsets[0].0, 100,
+        "nothing past the bad batch committed: {offsets:?}"
+    );
+    assert_eq!(offsets[1].0, offsets[1].1);
+}

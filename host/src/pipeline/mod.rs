@@ -9,6 +9,7 @@ pub mod batch;
 pub mod chain;
 pub mod control;
 pub mod flow;
+pub mod stall;
 mod watch;
 mod worker;
 
@@ -168,6 +169,8 @@ async fn read(
     // offsets the consumer skips.
     let mut read_to: HashMap<(Arc<str>, i32), (u64, i64)> = HashMap::new();
     let mut skipped_at = Instant::now();
+    let mut stalls = stall::StallWatch::default();
+    let mut stall_at = Instant::now();
     loop {
         let closed = tokio::select! {
             biased;
@@ -187,7 +190,10 @@ async fn read(
                         .collect::<Vec<_>>()
                 }
                 Err(e) => {
-                    warn!(error = %e, "Kafka consumer error.");
+                    let text = e.to_string();
+                    if stalls.consumer_error(&text, Instant::now()) {
+                        warn!(pipeline = %shared.config.name, error = %text, "Kafka consumer error (logged once a minute while it repeats).");
+                    }
                     Vec::new()
                 }
             },
@@ -211,6 +217,10 @@ async fn read(
                 if skipped_at.elapsed() >= SKIPPED_COMMIT_EVERY && !shared.control.quarantined() {
                     skipped_at = Instant::now();
                     commit_skipped(shared, &read_to);
+                }
+                if stall_at.elapsed() >= STALL_CHECK_EVERY {
+                    stall_at = Instant::now();
+                    watch_stalls(shared, &mut stalls, &flow);
                 }
                 batcher.expired(Instant::now())
             }
@@ -239,6 +249,40 @@ async fn read(
             return;
         }
     }
+}
+
+/// How often the reader looks for partitions that stopped making progress.
+const STALL_CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// Looks for partitions stuck behind records they cannot read; logs each change once
+/// and shows the stalled ones in the pipeline's status.
+fn watch_stalls(shared: &Shared, stalls: &mut stall::StallWatch, flow: &Flow) {
+    let consumer = &shared.source.consumer;
+    let Ok(positions) = tokio::task::block_in_place(|| kafka::positions(consumer)) else {
+        return;
+    };
+    let mut paused = flow.paused().clone();
+    if shared.control.quarantined() {
+        paused.extend(positions.keys().cloned());
+    }
+    let changes = stalls.check(&positions, &paused, Instant::now(), |(topic, partition)| {
+        tokio::task::block_in_place(|| kafka::end_offset(consumer, topic, *partition)).ok()
+    });
+    if changes.is_empty() {
+        return;
+    }
+    for change in changes {
+        match change {
+            stall::Change::Stalled(s) => {
+                tracing::error!(pipeline = %shared.config.name, topic = %s.topic, partition = s.partition, offset = s.offset, end = s.end, error = s.error.as_deref().unwrap_or("none seen"), "Partition stalled: the consumer makes no progress although records wait; the other partitions go on.");
+                shared.stats.stalled();
+            }
+            stall::Change::Moving { topic, partition } => {
+                info!(pipeline = %shared.config.name, %topic, partition, "Stalled partition moves again.");
+            }
+        }
+    }
+    shared.control.set_stalled(stalls.stalled());
 }
 
 /// How often the reader looks for partitions whose consumer position moved past what
