@@ -2,7 +2,7 @@
 # Runs the ClickHouse server (Debian's package, installed by install-deps.sh) as a
 # plain process on localhost, with all its paths in a run directory.
 #
-#   scripts/clickhouse.sh start|stop|restart|status|wipe
+#   scripts/clickhouse.sh start|stop|restart|kill|pause|resume|status|wipe
 #
 # Env: SLUICE_RUN (default /tmp/sluice-run), CLICKHOUSE_HTTP_PORT (default 8123),
 # CLICKHOUSE_TCP_PORT (default 9000).
@@ -90,6 +90,7 @@ XML
 stop() {
   if running; then
     local pid; pid=$(cat "$pidfile")
+    kill -CONT "$pid" 2>/dev/null || true  # a paused server cannot act on SIGTERM
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     kill -9 "$pid" 2>/dev/null || true
@@ -103,7 +104,11 @@ case "${1:-}" in
   stop) stop ;;
   restart) stop; start ;;
   kill) if running; then kill -9 "$(cat "$pidfile")"; fi; rm -f "$pidfile" ;;
+  # Freeze and thaw the server (SIGSTOP/SIGCONT): a stalled ClickHouse that holds its
+  # connections open, as a long GC or a saturated disk does, for the chaos suite.
+  pause) if running; then kill -STOP "$(cat "$pidfile")"; fi ;;
+  resume) if [ -f "$pidfile" ]; then kill -CONT "$(cat "$pidfile")" 2>/dev/null || true; fi ;;
   status) if running && ready; then echo "clickhouse: up on 127.0.0.1:$http_port"; else echo "clickhouse: down"; exit 1; fi ;;
   wipe) stop; rm -rf "$data" ;;
-  *) echo "usage: scripts/clickhouse.sh start|stop|restart|kill|status|wipe" >&2; exit 2 ;;
+  *) echo "usage: scripts/clickhouse.sh start|stop|restart|kill|pause|resume|status|wipe" >&2; exit 2 ;;
 esac

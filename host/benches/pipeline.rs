@@ -322,6 +322,7 @@ async fn end_to_end(
             database: db.clone(),
             user: "default".into(),
             password: String::new(),
+            timeout: sluice_host::sink::clickhouse::DEFAULT_TIMEOUT,
         },
     };
     let stats = Arc::new(Stats::default());

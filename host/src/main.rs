@@ -14,7 +14,7 @@ use sluice_host::config::{
 };
 use sluice_host::generate::{self, GenerateConfig};
 use sluice_host::runtime::{Runtime, SandboxLimits};
-use sluice_host::sink::clickhouse::ClickHouseConfig;
+use sluice_host::sink::clickhouse::{ClickHouseConfig, DEFAULT_TIMEOUT};
 use sluice_host::telemetry::{self, Stats};
 use sluice_host::tools::offline::{self, OfflineRun};
 use sluice_host::tools::scaffold::{self, Scaffold};
@@ -198,6 +198,10 @@ struct ServiceArgs {
         hide_env_values = true
     )]
     clickhouse_password: String,
+    /// Longest one ClickHouse request (an insert, a read of the offsets it holds) may
+    /// take before it is logged and retried, in ms.
+    #[arg(long, global = true, default_value_t = DEFAULT_TIMEOUT.as_millis() as u64)]
+    clickhouse_timeout_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -541,6 +545,7 @@ async fn real_main(cli: Cli) -> Result<()> {
             database: cli.services.database.clone(),
             user: cli.services.clickhouse_user.clone(),
             password: cli.services.clickhouse_password.clone(),
+            timeout: Duration::from_millis(cli.services.clickhouse_timeout_ms.max(1)),
         },
     };
     match cli.command {

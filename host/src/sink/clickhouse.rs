@@ -14,9 +14,9 @@ use super::error::{WriteError, server_code};
 use super::fence::{Fenced, SESSION_TIMEOUT_SECS, read_fence_answer};
 use super::schema::{Column, ColumnType};
 
-/// Longest an insert may take before it counts as failed and is retried (on fresh
-/// marks, so an insert that landed late is not repeated).
-pub const INSERT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a request to ClickHouse may take by default before it counts as failed and
+/// is retried (an insert on fresh marks, so one that landed late is not repeated).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A name as a backquoted ClickHouse identifier: backslash and backquote escaped, so a
 /// column named with a backquote or a space is still one identifier.
@@ -57,6 +57,8 @@ pub struct ClickHouseConfig {
     pub user: String,
     /// Password.
     pub password: String,
+    /// Longest one request (an insert, a read of the marks) may take.
+    pub timeout: Duration,
 }
 
 /// A live ClickHouse connection.
@@ -65,6 +67,7 @@ pub struct ClickHouse {
     client: Client,
     database: String,
     url: String,
+    timeout: Duration,
     /// Server version, e.g. `18.16.1`.
     pub version: String,
     /// Whether inserts carry an `insert_deduplication_token` (servers from 22.2 on).
@@ -199,6 +202,7 @@ impl ClickHouse {
             client,
             database: config.database.clone(),
             url: config.url.clone(),
+            timeout: config.timeout,
             dedup_tokens: supports_dedup_token(&version),
             version,
         })
@@ -325,38 +329,66 @@ impl ClickHouse {
         if let Some(p) = pipeline {
             query = query.bind(p);
         }
-        let rows: Vec<MarkRow> = query.fetch_all().await.with_context(|| {
-            format!(
-                "reading high-water offsets of {} for topic {topic}",
-                table.name
-            )
-        })?;
+        let rows: Vec<MarkRow> = tokio::time::timeout(self.timeout, query.fetch_all())
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "timed out after {} s; ClickHouse at {} is hung or overloaded",
+                    self.timeout.as_secs_f64(),
+                    self.url
+                )
+            })
+            .and_then(|r| r.map_err(anyhow::Error::from))
+            .with_context(|| {
+                format!(
+                    "reading high-water offsets of {} for topic {topic}",
+                    table.name
+                )
+            })?;
         Ok(rows.into_iter().map(|r| (r.partition, r.offset)).collect())
+    }
+
+    /// Waits for `request` at most the configured timeout.
+    async fn within<T>(
+        &self,
+        request: impl std::future::Future<Output = clickhouse::error::Result<T>>,
+    ) -> Result<clickhouse::error::Result<T>> {
+        tokio::time::timeout(self.timeout, request)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "timed out after {} s; ClickHouse at {} is hung or overloaded",
+                    self.timeout.as_secs_f64(),
+                    self.url
+                )
+            })
     }
 
     /// Opens the session a partition's owner writes through (see [`super::fence`]).
     pub async fn open_session(&self, session: &str) -> Result<()> {
-        self.client
+        let client = self
+            .client
             .clone()
             .with_setting("session_id", session)
-            .with_setting("session_timeout", SESSION_TIMEOUT_SECS.to_string())
-            .query("SELECT 1")
-            .fetch_one::<u8>()
+            .with_setting("session_timeout", SESSION_TIMEOUT_SECS.to_string());
+        self.within(client.query("SELECT 1").fetch_one::<u8>())
             .await
+            .and_then(|r| r.map_err(anyhow::Error::from))
             .with_context(|| format!("opening a ClickHouse session at {}", self.url))?;
         Ok(())
     }
 
     /// Makes `session` read-only, so no insert through it can land any more.
     pub async fn fence_session(&self, session: &str) -> Result<Fenced> {
-        let answer = self
+        let client = self
             .client
             .clone()
             .with_setting("session_id", session)
-            .with_setting("session_check", "1")
-            .query("SET readonly = 1")
-            .execute()
-            .await;
+            .with_setting("session_check", "1");
+        let answer = self
+            .within(client.query("SET readonly = 1").execute())
+            .await
+            .with_context(|| format!("fencing the previous owner's session {session}"))?;
         match answer {
             Ok(()) => Ok(Fenced::Done),
             Err(e) => {
@@ -409,14 +441,14 @@ impl ClickHouse {
             insert.send(Bytes::from(rows)).await?;
             insert.end().await
         };
-        let error = match tokio::time::timeout(INSERT_TIMEOUT, sent).await {
+        let error = match tokio::time::timeout(self.timeout, sent).await {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(e)) => e,
             Err(_) => {
                 return Err(WriteError::Retryable(anyhow::anyhow!(
                     "inserting into {} timed out after {} s; ClickHouse at {} is hung or overloaded",
                     table.name,
-                    INSERT_TIMEOUT.as_secs(),
+                    self.timeout.as_secs_f64(),
                     self.url
                 )));
             }
