@@ -131,16 +131,20 @@ pub async fn run(
         .lifecycle
         .watch
         .then(|| tokio::spawn(watch::run(control, shutdown.clone())));
+    // The drain deadline runs from the moment shutdown is asked for, whatever the
+    // reader and workers are waiting on (a frozen ClickHouse must not hold the exit).
+    let abandon = shared.abandon.clone();
+    let stopping = shutdown.clone();
+    let deadline = tokio::spawn(async move {
+        stopping.cancelled().await;
+        tokio::time::sleep(drain).await;
+        abandon.cancel();
+    });
     read(&shared, &senders, restart_rx, &shutdown).await;
     if let Some(w) = watcher {
         w.abort();
     }
     drop(senders);
-    let abandon = shared.abandon.clone();
-    let deadline = tokio::spawn(async move {
-        tokio::time::sleep(drain).await;
-        abandon.cancel();
-    });
     for w in workers {
         if let Err(e) = w.await {
             warn!(error = %e, "A pipeline worker panicked.");
@@ -241,13 +245,20 @@ async fn read(
             );
         }
     }
-    if flow.drain(senders).await == Offer::Closed {
-        return;
-    }
-    for batch in batcher.drain() {
-        if !dispatch(senders, batch).await {
+    // Hand over what was read, unless the drain deadline passes first.
+    let handed = async {
+        if flow.drain(senders).await == Offer::Closed {
             return;
         }
+        for batch in batcher.drain() {
+            if !dispatch(senders, batch).await {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = handed => {}
+        _ = shared.abandon.cancelled() => {}
     }
 }
 

@@ -281,7 +281,9 @@ async fn take_over(shared: &Shared, batch: &Batch) -> Result<Option<Owned>> {
                         warn!(%pipeline, %topic, partition, session = %old, "An insert of the previous owner is still running; waiting for it before reading the marks.");
                         warned = true;
                     }
-                    if !ownership.is_current(topic, partition, epoch) {
+                    if !ownership.is_current(topic, partition, epoch)
+                        || shared.abandon.is_cancelled()
+                    {
                         return Ok(None);
                     }
                     tokio::time::sleep(FENCE_POLL).await;
@@ -583,6 +585,25 @@ impl Attempt for SinkAttempt<'_> {
     }
 
     async fn reload(&mut self) -> Result<()> {
+        // A failed insert may still be running on the server (the client gave up on
+        // a frozen or slow server, the request did not): marks read now could miss
+        // rows it is about to commit. Our own session runs one query at a time, so
+        // once a query in it answers, that insert has finished, landed or not.
+        let started = Instant::now();
+        while !self.shared.sink.session_idle(&self.owned.session).await? {
+            if !self.shared.source.ownership.is_current(
+                &self.part.topic,
+                self.part.partition,
+                self.part.epoch,
+            ) || self.shared.abandon.is_cancelled()
+            {
+                anyhow::bail!("the partition was given up while an insert of ours still ran");
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                debug!(topic = %self.part.topic, partition = self.part.partition, "An insert of ours is still running on the server; waiting for it before reading the marks.");
+            }
+            tokio::time::sleep(FENCE_POLL).await;
+        }
         self.owned.marks = self
             .shared
             .sink

@@ -188,10 +188,14 @@ impl ClickHouse {
             .with_password(&config.password)
             .with_database(&config.database)
             .with_validation(false);
-        let version: String = client
-            .query("SELECT version()")
-            .fetch_one()
-            .await
+        let asked =
+            tokio::time::timeout(config.timeout, client.query("SELECT version()").fetch_one())
+                .await
+                .map_err(|_| {
+                    anyhow::anyhow!("no answer within {} s", config.timeout.as_secs_f64())
+                });
+        let version: String = asked
+            .and_then(|r| r.map_err(anyhow::Error::from))
             .with_context(|| {
                 format!(
                     "cannot reach ClickHouse at {}; start it with `scripts/clickhouse.sh start` or pass --clickhouse-url",
@@ -212,12 +216,15 @@ impl ClickHouse {
     pub async fn table(&self, name: &str) -> Result<Arc<Table>> {
         check_identifier(name)?;
         let rows: Vec<ColumnRow> = self
-            .client
-            .query("SELECT name, type, default_kind FROM system.columns WHERE database = ? AND table = ?")
-            .bind(&self.database)
-            .bind(name)
-            .fetch_all()
+            .within(
+                self.client
+                    .query("SELECT name, type, default_kind FROM system.columns WHERE database = ? AND table = ?")
+                    .bind(&self.database)
+                    .bind(name)
+                    .fetch_all(),
+            )
             .await
+            .and_then(|r| r.map_err(anyhow::Error::from))
             .with_context(|| format!("cannot read the columns of table {name} from ClickHouse at {}", self.url))?;
         if rows.is_empty() {
             bail!(
@@ -249,12 +256,17 @@ impl ClickHouse {
             quote_ident(name)
         );
         let key: Vec<String> = self
-            .client
-            .query("SELECT partition_key FROM system.tables WHERE database = ? AND name = ?")
-            .bind(&self.database)
-            .bind(name)
-            .fetch_all()
+            .within(
+                self.client
+                    .query(
+                        "SELECT partition_key FROM system.tables WHERE database = ? AND name = ?",
+                    )
+                    .bind(&self.database)
+                    .bind(name)
+                    .fetch_all(),
+            )
             .await
+            .and_then(|r| r.map_err(anyhow::Error::from))
             .with_context(|| format!("cannot read the partition key of table {name}"))?;
         let partition = PartitionKey::parse(key.first().map_or("", String::as_str), &columns);
         if let PartitionKey::Unknown(expr) = &partition {
@@ -402,6 +414,35 @@ impl ClickHouse {
                         self.url
                     ))
                 })
+            }
+        }
+    }
+
+    /// Whether no query of `session` is running now: a query in it that answers (or a
+    /// session the server no longer has) proves every earlier request of the session
+    /// has finished. Errors while it is busy ("locked").
+    pub async fn session_idle(&self, session: &str) -> Result<bool> {
+        let client = self
+            .client
+            .clone()
+            .with_setting("session_id", session)
+            .with_setting("session_check", "1");
+        match self
+            .within(client.query("SELECT 1").fetch_one::<u8>())
+            .await?
+        {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let code = match &e {
+                    clickhouse::error::Error::BadResponse(text) => server_code(text),
+                    _ => None,
+                };
+                match read_fence_answer(code) {
+                    Some(Fenced::Gone) => Ok(true),
+                    Some(Fenced::Busy) => Ok(false),
+                    _ => Err(anyhow::Error::new(e)
+                        .context(format!("checking session {session} at {}", self.url))),
+                }
             }
         }
     }

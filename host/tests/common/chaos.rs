@@ -622,6 +622,34 @@ impl Target {
         }
     }
 
+    /// Where duplicates are, for a failing scenario's output: per partition, the
+    /// offsets written twice, their versions and when each copy landed.
+    pub async fn describe_duplicates(&self) -> String {
+        #[derive(Debug, serde::Deserialize, clickhouse::Row)]
+        struct Dup {
+            partition: i32,
+            first: i64,
+            last: i64,
+            n: u64,
+            landed: Vec<String>,
+        }
+        let sql = format!(
+            "SELECT _partition AS partition, min(_offset) AS first, max(_offset) AS last, count() AS n,              arraySort(groupUniqArray(toString(ingested_at))) AS landed FROM (SELECT _partition, _offset, ingested_at FROM {}              WHERE _topic = ? AND (_partition, _offset) IN (SELECT _partition, _offset FROM {} WHERE _topic = ?              GROUP BY _partition, _offset HAVING count() > 1)) GROUP BY _partition ORDER BY _partition",
+            self.table, self.table
+        );
+        match self
+            .ch
+            .query(&sql)
+            .bind(&self.topic)
+            .bind(&self.topic)
+            .fetch_all::<Dup>()
+            .await
+        {
+            Ok(rows) => format!("{rows:?}"),
+            Err(e) => format!("cannot list duplicates: {e}"),
+        }
+    }
+
     /// Waits until more than `before` events are accounted for; panics naming the
     /// hang after `limit`.
     pub async fn progress(&self, before: u64, limit: Duration, what: &str) {
