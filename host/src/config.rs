@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::runtime::{SandboxGrants, SandboxLimits};
 use crate::sink::clickhouse::check_identifier;
+use crate::source::settings::KafkaSettings;
 
 /// One plugin in a chain and the config string it is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,9 @@ pub struct PipelineConfig {
     /// Regular expressions (POSIX extended, as librdkafka reads them) naming more
     /// topics to consume, matched against the cluster's topics as they come and go.
     pub topic_patterns: Vec<String>,
+    /// This pipeline's Kafka settings, over the command line's (brokers, security,
+    /// pass-through options).
+    pub kafka: KafkaSettings,
     /// Kafka consumer group; one pipeline per group.
     pub group: String,
     /// Plugins run in order; none means payloads go to the table as they are.
@@ -71,6 +75,10 @@ pub struct PipelineDraft {
     /// topics are created. A topic name itself is never read as a pattern.
     #[serde(default)]
     pub topic_patterns: Vec<String>,
+    /// Kafka settings for this pipeline, over the command line's: `brokers`,
+    /// `security_protocol`, `sasl_*`, `ssl_*`, `oidc`, and `options` passed through.
+    #[serde(default)]
+    pub kafka: KafkaSettings,
     /// Kafka consumer group; defaults to `sluice-NAME`.
     #[serde(default)]
     pub group: Option<String>,
@@ -159,6 +167,7 @@ impl PipelineConfig {
             name,
             topics: draft.topics,
             topic_patterns: draft.topic_patterns,
+            kafka: draft.kafka,
             plugins,
             table: draft.table,
             outputs: draft.outputs.into_iter().collect(),
@@ -187,6 +196,9 @@ impl PipelineConfig {
         for topic in &self.topics {
             check_topic_name(topic).map_err(|e| anyhow::anyhow!("pipeline {}: {e}", self.name))?;
         }
+        self.kafka
+            .validate()
+            .map_err(|e| anyhow::anyhow!("pipeline {}: {e}", self.name))?;
         for pattern in &self.topic_patterns {
             if pattern.trim().is_empty() {
                 bail!(
@@ -434,6 +446,7 @@ mod tests {
             name: "p".into(),
             topics: vec!["tweets".into()],
             topic_patterns: vec![],
+            kafka: KafkaSettings::default(),
             group: "g".into(),
             plugins: vec![],
             table: "tweet_sentiment".into(),

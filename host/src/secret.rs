@@ -99,7 +99,9 @@ impl SecretRef {
                 file: None,
             }) => match std::env::var(name) {
                 Ok(v) if !v.is_empty() => Ok(Secret(v)),
-                _ => bail!("{what}: the environment variable {name} is not set; set it or point {what} at a file"),
+                _ => bail!(
+                    "{what}: the environment variable {name} is not set; set it or point {what} at a file"
+                ),
             },
             SecretRef::Source(SecretSource {
                 env: None,
@@ -144,17 +146,27 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("pw");
         std::fs::write(&path, "s3cr3t\n").expect("write");
-        assert_eq!(SecretRef::file(&path).read("x").expect("file").expose(), "s3cr3t");
+        assert_eq!(
+            SecretRef::file(&path).read("x").expect("file").expose(),
+            "s3cr3t"
+        );
         // SAFETY-free: the variable name is unique to this test.
         let name = format!("SLUICE_TEST_SECRET_{}", std::process::id());
-        let err = SecretRef::env(&name).read("kafka.sasl_password").expect_err("unset");
+        let err = SecretRef::env(&name)
+            .read("kafka.sasl_password")
+            .expect_err("unset");
         assert!(err.to_string().contains(&name), "{err}");
         let err = SecretRef::Inline("s3cr3t".into())
             .read("kafka.sasl_password")
             .expect_err("inline");
         let text = format!("{err:#}");
-        assert!(!text.contains("s3cr3t") && text.contains("{ env = "), "{text}");
-        let err = SecretRef::file(dir.join("missing")).read("x").expect_err("missing");
+        assert!(
+            !text.contains("s3cr3t") && text.contains("{ env = "),
+            "{text}"
+        );
+        let err = SecretRef::file(dir.join("missing"))
+            .read("x")
+            .expect_err("missing");
         assert!(!format!("{err:#}").contains("s3cr3t"));
         std::fs::remove_dir_all(&dir).ok();
     }

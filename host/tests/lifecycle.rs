@@ -29,6 +29,7 @@ fn control(config: &str, lifecycle: LifecycleConfig) -> Arc<PipelineControl> {
         name: "p".into(),
         topics: vec!["t".into()],
         topic_patterns: vec![],
+        kafka: Default::default(),
         group: "g".into(),
         plugins: vec![PluginSpec {
             path,

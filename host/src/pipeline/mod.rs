@@ -33,6 +33,7 @@ use crate::runtime::{Plugin, PluginKind, Runtime};
 use crate::sink::Sink;
 use crate::sink::clickhouse::ClickHouse;
 use crate::source::kafka::{self, KafkaSource, KafkaSourceConfig};
+use crate::source::settings::KafkaSettings;
 use crate::telemetry::Stats;
 
 /// Batches queued per worker before the reader waits: backpressure, not buffering.
@@ -75,7 +76,7 @@ pub fn load_plugins(runtime: &Runtime, config: &PipelineConfig) -> Result<Vec<Ar
 pub async fn run(
     control: Arc<PipelineControl>,
     ch: ClickHouse,
-    brokers: &str,
+    kafka: KafkaSettings,
     stats: Arc<Stats>,
     shutdown: CancellationToken,
     drain: Duration,
@@ -101,7 +102,7 @@ pub async fn run(
         warn!(pipeline = %config.name, tables = ?without_id, "These tables lack the `_topic_id String` column, so a topic deleted and created again is caught only when its offsets run past the old ones; add the column (scripts/schema.sh does).");
     }
     let source = KafkaSource::connect(&KafkaSourceConfig {
-        brokers: brokers.to_owned(),
+        settings: kafka,
         group: config.group.clone(),
         topics: config.topics.clone(),
         topic_patterns: config.topic_patterns.clone(),

@@ -2,6 +2,7 @@
 //! high-water offsets for exactly-once replays, and RowBinary inserts.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use super::error::{WriteError, server_code};
 use super::fence::{Fenced, SESSION_TIMEOUT_SECS, read_fence_answer};
 use super::schema::{Column, ColumnType};
+use crate::secret::Secret;
 
 /// Longest a request to ClickHouse may take by default before it counts as failed and
 /// is retried (an insert on fresh marks, so one that landed late is not repeated).
@@ -55,10 +57,26 @@ pub struct ClickHouseConfig {
     pub database: String,
     /// User name.
     pub user: String,
-    /// Password.
-    pub password: String,
+    /// Password (from a file or the environment; never printed).
+    pub password: Secret,
+    /// A CA certificate (PEM) to trust for `https://` beside the system's roots.
+    pub ca: Option<PathBuf>,
     /// Longest one request (an insert, a read of the marks) may take.
     pub timeout: Duration,
+}
+
+impl ClickHouseConfig {
+    /// The local server's defaults: `default` user, no password, 30 s requests.
+    pub fn local(url: &str, database: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            database: database.to_owned(),
+            user: "default".to_owned(),
+            password: Secret::default(),
+            ca: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 /// A live ClickHouse connection.
@@ -166,6 +184,110 @@ struct MarkRow {
     offset: i64,
 }
 
+/// The HTTP client for an `https://` ClickHouse: rustls with the system's roots and,
+/// if given, the CA in `ca` (a self-signed or private server).
+fn tls_client(ca: Option<&Path>) -> Result<Client> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for cert in native.certs {
+        // A system root rustls cannot parse is skipped, as browsers do.
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = ca {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .with_context(|| {
+                format!(
+                    "cannot read the ClickHouse CA file {}; check --clickhouse-ca",
+                    path.display()
+                )
+            })?
+            .collect::<Result<_, _>>()
+            .with_context(|| {
+                format!(
+                    "{} holds no readable PEM certificate; --clickhouse-ca wants the CA that signed the server's certificate",
+                    path.display()
+                )
+            })?;
+        if certs.is_empty() {
+            bail!(
+                "{} holds no PEM certificate; --clickhouse-ca wants the CA that signed the server's certificate",
+                path.display()
+            );
+        }
+        for cert in certs {
+            roots.add(cert).with_context(|| {
+                format!("{}: not a CA certificate rustls accepts", path.display())
+            })?;
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("setting up TLS")?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_keepalive(Some(Duration::from_secs(60)));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build(connector);
+    Ok(Client::with_http_client(http))
+}
+
+/// A failed first request as one line: what is wrong (an untrusted certificate, a
+/// wrong password) and what to do, rather than "client error (Connect)".
+fn explain_connect(config: &ClickHouseConfig, e: &clickhouse::error::Error) -> String {
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    let url = &config.url;
+    let user = &config.user;
+    if lower.contains("unknownissuer") || lower.contains("invalid peer certificate") {
+        if lower.contains("notvalidforname") {
+            return format!(
+                "ClickHouse at {url}: its TLS certificate does not name this host; connect by a name the certificate holds"
+            );
+        }
+        return format!(
+            "ClickHouse at {url}: its TLS certificate is not trusted (unknown issuer); pass --clickhouse-ca with the CA that signed it"
+        );
+    }
+    if lower.contains("invalidcontenttype")
+        || lower.contains("corrupt message")
+        || lower.contains("wrong version number")
+    {
+        return format!(
+            "ClickHouse at {url} does not speak TLS on this port; use http:// or the server's HTTPS port (8443)"
+        );
+    }
+    let code = match e {
+        clickhouse::error::Error::BadResponse(text) => server_code(text),
+        _ => None,
+    };
+    if let Some(code) = code.filter(|c| matches!(c, 192..=194 | 516)) {
+        return format!(
+            "ClickHouse at {url} refused user {user}: wrong user or password (Code: {code}); check --clickhouse-user and --clickhouse-password-file (or SLUICE_CLICKHOUSE_PASSWORD)"
+        );
+    }
+    format!(
+        "cannot reach ClickHouse at {url}: {chain}; start it with `scripts/clickhouse.sh start` or pass --clickhouse-url"
+    )
+}
+
 /// Checks a table or column name so that it can be spliced into SQL safely.
 pub fn check_identifier(name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -182,10 +304,21 @@ impl ClickHouse {
     /// Connects and checks the server answers; the error names the URL and the fix.
     pub async fn connect(config: &ClickHouseConfig) -> Result<Self> {
         check_identifier(&config.database)?;
-        let client = Client::default()
+        let base = if config.url.starts_with("https://") {
+            tls_client(config.ca.as_deref())?
+        } else {
+            if config.ca.is_some() {
+                bail!(
+                    "--clickhouse-ca is given but {} is not https://; use the server's HTTPS port (8443)",
+                    config.url
+                );
+            }
+            Client::default()
+        };
+        let client = base
             .with_url(&config.url)
             .with_user(&config.user)
-            .with_password(&config.password)
+            .with_password(config.password.expose())
             .with_database(&config.database)
             .with_validation(false);
         let asked =
@@ -194,14 +327,14 @@ impl ClickHouse {
                 .map_err(|_| {
                     anyhow::anyhow!("no answer within {} s", config.timeout.as_secs_f64())
                 });
-        let version: String = asked
-            .and_then(|r| r.map_err(anyhow::Error::from))
-            .with_context(|| {
-                format!(
-                    "cannot reach ClickHouse at {}; start it with `scripts/clickhouse.sh start` or pass --clickhouse-url",
-                    config.url
-                )
-            })?;
+        let version: String = match asked {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => bail!("{}", explain_connect(config, &e)),
+            Err(e) => bail!(
+                "cannot reach ClickHouse at {} ({e}); start it with `scripts/clickhouse.sh start` or pass --clickhouse-url",
+                config.url
+            ),
+        };
         Ok(Self {
             client,
             database: config.database.clone(),

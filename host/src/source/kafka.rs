@@ -8,17 +8,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
-use rdkafka::error::KafkaResult;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{BorrowedHeaders, Headers};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tracing::{info, warn};
 
+use super::settings::KafkaSettings;
 use crate::record::Header;
 
 /// How long a revoke waits for in-flight batches of the revoked partitions, so that
@@ -232,9 +233,81 @@ impl Drop for Registering {
 /// Consumer context that keeps [`Ownership`] in step with rebalances.
 pub struct SourceContext {
     ownership: Arc<Ownership>,
+    errors: Arc<LastError>,
 }
 
-impl ClientContext for SourceContext {}
+impl ClientContext for SourceContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.errors.record(&error, reason);
+    }
+}
+
+/// The last error librdkafka reported for a client (a failed login, a TLS handshake,
+/// an unreachable broker), so a failed start can say why instead of "timed out", and
+/// the same error repeating is logged once a minute instead of at every retry.
+#[derive(Default)]
+pub struct LastError {
+    last: Mutex<Option<(String, Instant)>>,
+}
+
+impl LastError {
+    fn record(&self, error: &KafkaError, reason: &str) {
+        let text = format!("{reason} ({error})");
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let repeat = last
+            .as_ref()
+            .is_some_and(|(t, at)| *t == text && at.elapsed() < Duration::from_secs(60));
+        if !repeat {
+            warn!(error = %text, "Kafka client error (logged once a minute while it repeats).");
+            *last = Some((text, Instant::now()));
+        } else if let Some((t, _)) = last.as_mut() {
+            t.clone_from(&text);
+        }
+    }
+
+    /// The last error's text, if any.
+    pub fn get(&self) -> Option<String> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        last.as_ref().map(|(t, _)| t.clone())
+    }
+}
+
+/// A client context that only keeps the last error, for producers.
+#[derive(Default, Clone)]
+pub struct ErrorContext {
+    /// The errors seen.
+    pub errors: Arc<LastError>,
+}
+
+impl ClientContext for ErrorContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.errors.record(&error, reason);
+    }
+}
+
+/// Fails with one line naming the brokers, the protocol and mechanism, and the fix,
+/// when the cluster does not answer within `timeout`: the last error librdkafka
+/// reported says why (a password, a certificate, a mechanism the broker lacks).
+pub fn check_reachable<C: ClientContext>(
+    client: &rdkafka::client::Client<C>,
+    settings: &KafkaSettings,
+    errors: &LastError,
+    timeout: Duration,
+) -> Result<()> {
+    match client.fetch_metadata(None, timeout) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let last = errors.get().unwrap_or_else(|| e.to_string());
+            match settings.explain(&last) {
+                Some(line) => bail!("{line}"),
+                None => bail!(
+                    "cannot reach Kafka at {} ({last}); start it with `scripts/kafka.sh start` or pass --brokers",
+                    settings.describe()
+                ),
+            }
+        }
+    }
+}
 
 fn pairs(list: &TopicPartitionList) -> Vec<TopicPartition> {
     list.elements()
@@ -278,8 +351,8 @@ pub type KafkaConsumer = StreamConsumer<SourceContext>;
 /// Settings for joining the consumer group.
 #[derive(Debug, Clone)]
 pub struct KafkaSourceConfig {
-    /// Bootstrap servers.
-    pub brokers: String,
+    /// How to reach and log in to the cluster.
+    pub settings: KafkaSettings,
     /// Consumer group.
     pub group: String,
     /// Topics to subscribe to.
@@ -300,12 +373,15 @@ impl KafkaSource {
     /// Connects, checks the broker answers, and subscribes.
     pub fn connect(config: &KafkaSourceConfig) -> Result<Self> {
         let ownership = Arc::new(Ownership::default());
-        let consumer: KafkaConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &config.brokers)
+        let errors = Arc::new(LastError::default());
+        let mut client = ClientConfig::new();
+        config.settings.apply(&mut client)?;
+        let consumer: KafkaConsumer = client
             .set("group.id", &config.group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
             .set("partition.assignment.strategy", "cooperative-sticky")
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "2000")
@@ -317,9 +393,20 @@ impl KafkaSource {
             .set("topic.metadata.refresh.interval.ms", "5000")
             .create_with_context(SourceContext {
                 ownership: ownership.clone(),
+                errors: errors.clone(),
             })
-            .context("creating the Kafka consumer")?;
-        check_reachable(&consumer, &config.brokers)?;
+            .with_context(|| {
+                format!(
+                    "creating the Kafka consumer for {}",
+                    config.settings.describe()
+                )
+            })?;
+        check_reachable(
+            consumer.client(),
+            &config.settings,
+            &errors,
+            Duration::from_secs(10),
+        )?;
         // librdkafka reads a subscription that starts with `^` as a regular expression;
         // names were checked not to, and patterns get the `^` here.
         let subscription: Vec<String> = config
@@ -343,15 +430,6 @@ impl KafkaSource {
             ownership,
         })
     }
-}
-
-fn check_reachable<C: Consumer<SourceContext>>(consumer: &C, brokers: &str) -> Result<()> {
-    consumer
-        .fetch_metadata(None, Duration::from_secs(10))
-        .map(|_| ())
-        .with_context(|| {
-            format!("cannot reach Kafka at {brokers}; start it with `scripts/kafka.sh start` or pass --brokers")
-        })
 }
 
 /// A record's headers as the batch holds them. rdkafka's own accessor unwraps each key

@@ -254,8 +254,14 @@ impl KafkaSettings {
         let protocol = self.protocol();
         let mechanism = self.sasl_mechanism.as_deref().map(str::to_ascii_uppercase);
         if let Some(m) = &mechanism {
-            if !["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI"]
-                .contains(&m.as_str())
+            if ![
+                "PLAIN",
+                "SCRAM-SHA-256",
+                "SCRAM-SHA-512",
+                "OAUTHBEARER",
+                "GSSAPI",
+            ]
+            .contains(&m.as_str())
             {
                 bail!(
                     "`{m}` is not a SASL mechanism librdkafka knows; use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or GSSAPI"
@@ -271,8 +277,10 @@ impl KafkaSettings {
                 "the security protocol is {protocol} but no SASL mechanism is set; set one, e.g. --kafka-sasl-mechanism SCRAM-SHA-512"
             );
         }
-        if matches!(mechanism.as_deref(), Some("PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512"))
-            && (self.sasl_username.is_none() || self.sasl_password.is_none())
+        if matches!(
+            mechanism.as_deref(),
+            Some("PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512")
+        ) && (self.sasl_username.is_none() || self.sasl_password.is_none())
         {
             bail!(
                 "SASL {} needs a user and a password; give --kafka-sasl-username and --kafka-sasl-password-file (or SLUICE_KAFKA_SASL_PASSWORD)",
@@ -326,11 +334,16 @@ impl KafkaSettings {
         if let Some(oidc) = &self.oidc {
             config
                 .set("sasl.oauthbearer.method", "oidc")
-                .set("sasl.oauthbearer.token.endpoint.url", &oidc.token_endpoint_url)
+                .set(
+                    "sasl.oauthbearer.token.endpoint.url",
+                    &oidc.token_endpoint_url,
+                )
                 .set("sasl.oauthbearer.client.id", &oidc.client_id)
                 .set(
                     "sasl.oauthbearer.client.secret",
-                    oidc.client_secret.read("kafka OIDC client secret")?.expose(),
+                    oidc.client_secret
+                        .read("kafka OIDC client secret")?
+                        .expose(),
                 );
             if let Some(scope) = &oidc.scope {
                 config.set("sasl.oauthbearer.scope", scope);
@@ -358,7 +371,10 @@ impl KafkaSettings {
             config.set("ssl.key.location", key.display().to_string());
         }
         if let Some(pw) = &self.ssl_key_password {
-            config.set("ssl.key.password", pw.read("kafka TLS key password")?.expose());
+            config.set(
+                "ssl.key.password",
+                pw.read("kafka TLS key password")?.expose(),
+            );
         }
         if protocol.uses_tls() {
             let verify = self.ssl_verify_hostname.unwrap_or(true);
@@ -397,7 +413,9 @@ impl KafkaSettings {
                 .map(|m| m.trim().trim_end_matches(')').to_owned());
             format!(
                 "the broker does not offer this SASL mechanism{}; set --kafka-sasl-mechanism to one it offers",
-                offered.map(|o| format!(" (it offers {o})")).unwrap_or_default()
+                offered
+                    .map(|o| format!(" (it offers {o})"))
+                    .unwrap_or_default()
             )
         } else if e.contains("sasl authentication error") || e.contains("authentication failed") {
             "the broker refused the user or password; check --kafka-sasl-username and the password file or variable".to_owned()
@@ -410,9 +428,14 @@ impl KafkaSettings {
             "the broker wants a client certificate it trusts; pass --kafka-ssl-cert and --kafka-ssl-key (mutual TLS)".to_owned()
         } else if e.contains("plaintext broker listener") {
             "this listener speaks PLAINTEXT; set the security protocol to match it, or use the broker's TLS port".to_owned()
-        } else if e.contains("ssl handshake failed") || e.contains("ssl") && e.contains("handshake") {
-            "the TLS handshake failed; check that the port speaks TLS and the CA (--kafka-ssl-ca)".to_owned()
-        } else if e.contains("receive failed") && e.contains("disconnected") && !self.protocol().uses_tls() {
+        } else if e.contains("ssl handshake failed") || e.contains("ssl") && e.contains("handshake")
+        {
+            "the TLS handshake failed; check that the port speaks TLS and the CA (--kafka-ssl-ca)"
+                .to_owned()
+        } else if e.contains("receive failed")
+            && e.contains("disconnected")
+            && !self.protocol().uses_tls()
+        {
             "the connection was closed at once; the listener may want TLS: set --kafka-security-protocol SSL or SASL_SSL".to_owned()
         } else {
             return None;
@@ -438,7 +461,12 @@ mod tests {
 
     #[test]
     fn owned_and_secret_keys_are_refused_in_options() {
-        for key in ["group.id", "enable.auto.commit", "isolation.level", "partition.assignment.strategy"] {
+        for key in [
+            "group.id",
+            "enable.auto.commit",
+            "isolation.level",
+            "partition.assignment.strategy",
+        ] {
             let mut s = KafkaSettings::default();
             s.options.insert(key.into(), "x".into());
             let err = s.validate().expect_err(key).to_string();
@@ -446,7 +474,12 @@ mod tests {
         }
         let mut s = KafkaSettings::default();
         s.options.insert("sasl.password".into(), "x".into());
-        assert!(s.validate().expect_err("secret").to_string().contains("sasl_password"));
+        assert!(
+            s.validate()
+                .expect_err("secret")
+                .to_string()
+                .contains("sasl_password")
+        );
         let mut s = KafkaSettings::default();
         s.options.insert("fetch.min.bytes".into(), "1".into());
         s.validate().expect("a plain option passes");
@@ -457,23 +490,53 @@ mod tests {
         sasl().validate().expect("consistent");
         let mut s = sasl();
         s.security_protocol = None;
-        assert!(s.validate().expect_err("no protocol").to_string().contains("SASL_SSL"));
+        assert!(
+            s.validate()
+                .expect_err("no protocol")
+                .to_string()
+                .contains("SASL_SSL")
+        );
         let mut s = sasl();
         s.sasl_mechanism = None;
-        assert!(s.validate().expect_err("no mechanism").to_string().contains("--kafka-sasl-mechanism"));
+        assert!(
+            s.validate()
+                .expect_err("no mechanism")
+                .to_string()
+                .contains("--kafka-sasl-mechanism")
+        );
         let mut s = sasl();
         s.sasl_password = None;
-        assert!(s.validate().expect_err("no password").to_string().contains("password"));
+        assert!(
+            s.validate()
+                .expect_err("no password")
+                .to_string()
+                .contains("password")
+        );
         let mut s = sasl();
         s.sasl_mechanism = Some("MD5".into());
-        assert!(s.validate().expect_err("bad").to_string().contains("SCRAM-SHA-512"));
+        assert!(
+            s.validate()
+                .expect_err("bad")
+                .to_string()
+                .contains("SCRAM-SHA-512")
+        );
         let mut s = KafkaSettings {
             ssl_ca_location: Some("/nope/ca.pem".into()),
             ..KafkaSettings::default()
         };
-        assert!(s.validate().expect_err("tls without tls").to_string().contains("SSL"));
+        assert!(
+            s.validate()
+                .expect_err("tls without tls")
+                .to_string()
+                .contains("SSL")
+        );
         s.security_protocol = Some(SecurityProtocol::Ssl);
-        assert!(s.validate().expect_err("missing").to_string().contains("/nope/ca.pem"));
+        assert!(
+            s.validate()
+                .expect_err("missing")
+                .to_string()
+                .contains("/nope/ca.pem")
+        );
     }
 
     #[test]
@@ -495,14 +558,28 @@ mod tests {
         let s = sasl();
         let wrong_pw = "sasl_ssl://b:9094/bootstrap: SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512";
         let m = s.explain(wrong_pw).expect("explained");
-        assert!(m.contains("b:9094") && m.contains("SCRAM-SHA-512") && m.contains("password"), "{m}");
+        assert!(
+            m.contains("b:9094") && m.contains("SCRAM-SHA-512") && m.contains("password"),
+            "{m}"
+        );
         let mech = "SASL SCRAM-SHA-256 mechanism handshake failed: Broker: Unsupported SASL mechanism: broker's supported mechanisms: SCRAM-SHA-512,PLAIN";
-        assert!(s.explain(mech).expect("explained").contains("it offers SCRAM-SHA-512,PLAIN"));
+        assert!(
+            s.explain(mech)
+                .expect("explained")
+                .contains("it offers SCRAM-SHA-512,PLAIN")
+        );
         let ca = "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed: broker certificate could not be verified";
         assert!(s.explain(ca).expect("explained").contains("--kafka-ssl-ca"));
         let mtls = "Receive failed: error:0A000412:SSL routines::sslv3 alert bad certificate: SSL alert number 42";
-        assert!(s.explain(mtls).expect("explained").contains("--kafka-ssl-cert"));
+        assert!(
+            s.explain(mtls)
+                .expect("explained")
+                .contains("--kafka-ssl-cert")
+        );
         assert!(s.explain("Broker: Unknown topic or partition").is_none());
-        assert!(!s.describe().contains("UNUSED"), "no secret in the description");
+        assert!(
+            !s.describe().contains("UNUSED"),
+            "no secret in the description"
+        );
     }
 }
