@@ -10,7 +10,9 @@
 #   HTTPS  $CLICKHOUSE_HTTPS_PORT (default 8443, or CLICKHOUSE_HTTP_PORT+320 when that
 #          is set, so private servers never share it; off with CLICKHOUSE_SECURE=0),
 #          serving server.pem from scripts/tls.sh, signed by $SLUICE_RUN/tls/ca.pem
-# Try: curl --cacert /tmp/sluice-run/tls/ca.pem https://localhost:8443/ping
+# Users: default (no password) and sluice / sluice-secret, both from 127.0.0.1 only.
+# Try: curl --cacert /tmp/sluice-run/tls/ca.pem -u sluice:sluice-secret \
+#        'https://localhost:8443/?query=SELECT+1'
 #
 # Env: SLUICE_RUN (data, logs and certificates, default /tmp/sluice-run) and the
 # CLICKHOUSE_HTTP_PORT, CLICKHOUSE_TCP_PORT, CLICKHOUSE_HTTPS_PORT and
@@ -126,6 +128,13 @@ XML
       <profile>default</profile>
       <quota>default</quota>
     </default>
+    <!-- For tests of logins and wrong passwords. -->
+    <sluice>
+      <password>sluice-secret</password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </sluice>
   </users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
     <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
@@ -138,7 +147,7 @@ XML
     if ready_all; then
       echo "clickhouse.sh: server up on 127.0.0.1:$http_port"
       if secure_on; then
-        echo "clickhouse.sh: HTTPS on 127.0.0.1:$https_port (CA $tls/ca.pem)"
+        echo "clickhouse.sh: HTTPS on 127.0.0.1:$https_port (CA $tls/ca.pem); user sluice / sluice-secret"
       fi
       return 0
     fi
