@@ -21,10 +21,12 @@
 # `kafka-storage format --add-scram`; a storage dir formatted before that gets them
 # through kafka-configs once the broker is up) and for PLAIN (broker JAAS config).
 # Certificates come from scripts/tls.sh, in $SLUICE_RUN/tls: ca.pem to trust,
-# client.pem + client.key for mTLS. Try:
-#   kcat -b 127.0.0.1:9094 -X security.protocol=SASL_SSL -X sasl.mechanisms=SCRAM-SHA-512 \
+# client.pem + client.key for mTLS. Try (Debian's kcat has librdkafka 2.0.2, whose
+# SCRAM Kafka 4 rejects, so PLAIN here; librdkafka >= 2.6.1 does SCRAM fine):
+#   kcat -b 127.0.0.1:9094 -X security.protocol=SASL_SSL -X sasl.mechanisms=PLAIN \
 #     -X sasl.username=sluice -X sasl.password=sluice-secret \
 #     -X ssl.ca.location=/tmp/sluice-run/tls/ca.pem -L
+# docs/security-local.md has the rest, with the failure texts.
 #
 # Env: SLUICE_CACHE (jar cache, default ~/.cache/sluice), SLUICE_RUN (data, logs and
 # certificates, default /tmp/sluice-run), KAFKA_PORT (default 9092), and the
