@@ -393,10 +393,16 @@ pub struct PrivateClickHouse {
 
 impl PrivateClickHouse {
     pub fn start() -> Self {
-        let http = free_port();
+        // clickhouse.sh serves HTTPS on the HTTP port + 320.
+        let http = loop {
+            let p = free_port();
+            if p < 65_000 && port_is_free(p + 320) {
+                break p;
+            }
+        };
         let tcp = loop {
             let p = free_port();
-            if p != http {
+            if p != http && p != http + 320 {
                 break p;
             }
         };
@@ -429,9 +435,11 @@ pub struct PrivateKafka {
 impl PrivateKafka {
     pub fn start() -> Self {
         // kafka.sh puts the controller on port + 10001.
+        // kafka.sh puts the controller on port + 10001 and the secure listeners on
+        // port + 2, + 3 and + 4.
         let port = loop {
             let p = free_port();
-            if p < 55_000 && port_is_free(p + 10_001) {
+            if p < 55_000 && [10_001, 2, 3, 4].iter().all(|d| port_is_free(p + d)) {
                 break p;
             }
         };
