@@ -93,13 +93,8 @@ pub async fn ensure_topic_with(
     let admin: AdminClient<ErrorContext> = config
         .create_with_context(context.clone())
         .context("creating the Kafka admin client")?;
-    check_reachable(
-        admin.inner(),
-        settings,
-        &context.errors,
-        Duration::from_secs(10),
-    )
-    .with_context(|| format!("creating topic {topic}"))?;
+    check_reachable(settings, Duration::from_secs(10))
+        .with_context(|| format!("creating topic {topic}"))?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin.create_topics([&new], &opts).await.with_context(|| {

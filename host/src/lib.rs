@@ -87,6 +87,9 @@ pub async fn run(
     stats: Arc<Stats>,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    if let Some(admin) = &options.admin {
+        admin.check()?;
+    }
     let runtime = Runtime::new()?.with_cache(options.plugin_cache.clone());
     let ch = ClickHouse::connect(&services.clickhouse).await?;
     tracing::info!(clickhouse = %ch.version, "Connected to ClickHouse.");

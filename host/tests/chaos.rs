@@ -777,7 +777,9 @@ async fn chaos_7_clickhouse_stalled_during_rebalances() {
     let target = Target::new(&svc, &db, "tweet_sentiment", &topic, &group).with_partitions(6);
     let start = || {
         let mut cmd = tweets_host(&svc, &db, &topic, &group, &logs);
-        cmd.env("RUST_LOG", "info")
+        // CHAOS_HOST_LOG=debug shows every commit, for reading a loss against.
+        let log = std::env::var("CHAOS_HOST_LOG").unwrap_or_else(|_| "info".to_owned());
+        cmd.env("RUST_LOG", log)
             .args(["--clickhouse-timeout-ms", "3000"]);
         Proc::spawn(&mut cmd, "host", Some(&rss))
     };
@@ -838,6 +840,9 @@ async fn chaos_7_clickhouse_stalled_during_rebalances() {
             "[{scenario}] duplicates: {}",
             target.describe_duplicates().await
         );
+    }
+    if tally.lost > 0 {
+        println!("[{scenario}] lost: {}", target.describe_lost().await);
     }
     let peak = rss.peak_mib();
     for host in [Some(a), Some(b), third].into_iter().flatten() {

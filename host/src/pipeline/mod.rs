@@ -9,6 +9,7 @@ pub mod batch;
 pub mod chain;
 pub mod control;
 pub mod flow;
+mod skipped;
 pub mod stall;
 mod watch;
 mod worker;
@@ -170,9 +171,7 @@ async fn read(
     let mut tick = tokio::time::interval(Duration::from_millis(tick_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut topics: HashMap<String, Arc<str>> = HashMap::new();
-    // Per partition, the epoch and offset of the last record read, for commits past
-    // offsets the consumer skips.
-    let mut read_to: HashMap<(Arc<str>, i32), (u64, i64)> = HashMap::new();
+    let mut skips = skipped::SkipWatch::default();
     let mut skipped_at = Instant::now();
     let mut stalls = stall::StallWatch::default();
     let mut stall_at = Instant::now();
@@ -188,7 +187,7 @@ async fn read(
                     let ts = m.timestamp().to_millis().unwrap_or(-1);
                     let payload = m.payload().unwrap_or(&[]);
                     shared.stats.consumed(1);
-                    read_to.insert((topic.clone(), m.partition()), (epoch, m.offset()));
+                    skips.read(&topic, m.partition(), epoch, m.offset());
                     batcher
                         .push(&topic, m.partition(), epoch, m.offset(), ts, m.key().map(<[u8]>::to_vec), headers, payload, Instant::now())
                         .into_iter()
@@ -221,7 +220,7 @@ async fn read(
                 flow.apply(consumer, shared.control.quarantined(), shared.in_flight.get(), &shared.config.name);
                 if skipped_at.elapsed() >= SKIPPED_COMMIT_EVERY && !shared.control.quarantined() {
                     skipped_at = Instant::now();
-                    commit_skipped(shared, &read_to);
+                    skips.commit(shared);
                 }
                 if stall_at.elapsed() >= STALL_CHECK_EVERY {
                     stall_at = Instant::now();
@@ -300,77 +299,6 @@ fn watch_stalls(shared: &Shared, stalls: &mut stall::StallWatch, flow: &Flow) {
 /// How often the reader looks for partitions whose consumer position moved past what
 /// was committed without a record to show for it.
 const SKIPPED_COMMIT_EVERY: Duration = Duration::from_secs(1);
-
-/// Commits past offsets the consumer skipped: transaction markers and aborted
-/// records are never handed over, so a batch's commit of `last + 1` stops short of
-/// them, and lag would never reach zero. A partition qualifies only when everything
-/// read from it is committed and nothing of it is in flight; then every offset below
-/// the consumer's position was either written or skipped by librdkafka, and the
-/// position is committed with the metadata of the last commit (or the one already in
-/// Kafka, so no session to fence is forgotten).
-fn commit_skipped(shared: &Shared, read_to: &HashMap<(Arc<str>, i32), (u64, i64)>) {
-    let consumer = &shared.source.consumer;
-    let ownership = &shared.source.ownership;
-    let positions = match tokio::task::block_in_place(|| kafka::positions(consumer)) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::debug!(error = %format!("{e:#}"), "Cannot read positions.");
-            return;
-        }
-    };
-    for ((topic, partition), epoch) in ownership.owned() {
-        let Some(&position) = positions.get(&(topic.clone(), partition)) else {
-            continue;
-        };
-        if ownership.busy(&topic, partition) {
-            continue;
-        }
-        let read = read_to
-            .iter()
-            .find(|((t, p), _)| **t == *topic && *p == partition)
-            .map(|(_, v)| *v)
-            .filter(|(e, _)| *e == epoch);
-        let last = ownership.last_commit(&topic, partition, epoch);
-        let (committed, metadata) = match (read, last) {
-            // Everything read is committed: the batch commits caught up.
-            (Some((_, offset)), Some((next, meta))) if next == offset + 1 => (next, meta),
-            // Read but not yet committed: a batch is on its way.
-            (Some(_), _) => continue,
-            // Nothing read under this epoch, but known from an earlier look.
-            (None, Some((next, meta))) => (next, meta),
-            // Nothing read under this epoch: ask Kafka once what is committed.
-            (None, None) => {
-                match tokio::task::block_in_place(|| kafka::committed(consumer, &topic, partition))
-                {
-                    Ok((c, meta)) => {
-                        let c = c.unwrap_or(-1);
-                        ownership.committed(&topic, partition, epoch, c, &meta);
-                        (c, meta)
-                    }
-                    Err(_) => continue,
-                }
-            }
-        };
-        if position <= committed {
-            continue;
-        }
-        let done = tokio::task::block_in_place(|| {
-            kafka::commit(
-                consumer, ownership, &topic, partition, epoch, position, &metadata,
-            )
-        });
-        match done {
-            Ok(true) => {
-                tracing::debug!(%topic, partition, from = committed, to = position, "Committed past skipped offsets (transaction markers or aborted records).");
-                ownership.committed(&topic, partition, epoch, position, &metadata);
-            }
-            Ok(false) => {}
-            Err(e) => {
-                tracing::debug!(error = %format!("{e:#}"), "Cannot commit past skipped offsets.")
-            }
-        }
-    }
-}
 
 /// Hands a batch to its partition's worker, waiting for room: for shutdown only,
 /// when the reader no longer has to keep polling.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use rdkafka::ClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -240,6 +240,10 @@ impl ClientContext for SourceContext {
     fn error(&self, error: KafkaError, reason: &str) {
         self.errors.record(&error, reason);
     }
+
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        self.errors.log(level, fac, message);
+    }
 }
 
 /// The last error librdkafka reported for a client (a failed login, a TLS handshake,
@@ -265,6 +269,28 @@ impl LastError {
         }
     }
 
+    /// A librdkafka log line: logged as librdkafka ranks it, and remembered when it
+    /// is a warning or worse, since a failed login or TLS handshake often arrives
+    /// only this way.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        use RDKafkaLogLevel as L;
+        match level {
+            L::Emerg | L::Alert | L::Critical | L::Error => {
+                tracing::error!(target: "librdkafka", "{fac} {message}")
+            }
+            L::Warning => warn!(target: "librdkafka", "{fac} {message}"),
+            L::Notice | L::Info => info!(target: "librdkafka", "{fac} {message}"),
+            L::Debug => tracing::debug!(target: "librdkafka", "{fac} {message}"),
+        }
+        if matches!(
+            level,
+            L::Emerg | L::Alert | L::Critical | L::Error | L::Warning
+        ) {
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+            *last = Some((message.to_owned(), Instant::now()));
+        }
+    }
+
     /// The last error's text, if any.
     pub fn get(&self) -> Option<String> {
         let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
@@ -283,28 +309,48 @@ impl ClientContext for ErrorContext {
     fn error(&self, error: KafkaError, reason: &str) {
         self.errors.record(&error, reason);
     }
+
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        self.errors.log(level, fac, message);
+    }
 }
+
+impl ConsumerContext for ErrorContext {}
 
 /// Fails with one line naming the brokers, the protocol and mechanism, and the fix,
 /// when the cluster does not answer within `timeout`: the last error librdkafka
 /// reported says why (a password, a certificate, a mechanism the broker lacks).
-pub fn check_reachable<C: ClientContext>(
-    client: &rdkafka::client::Client<C>,
-    settings: &KafkaSettings,
-    errors: &LastError,
-    timeout: Duration,
-) -> Result<()> {
-    match client.fetch_metadata(None, timeout) {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let last = errors.get().unwrap_or_else(|| e.to_string());
-            match settings.explain(&last) {
-                Some(line) => bail!("{line}"),
-                None => bail!(
-                    "cannot reach Kafka at {} ({last}); start it with `scripts/kafka.sh start` or pass --brokers",
-                    settings.describe()
-                ),
-            }
+///
+/// It asks through a client of its own that it polls between short tries: librdkafka
+/// hands its log lines and errors (where a refused login or handshake shows) to the
+/// client's queue, so a client nobody polls learns why only when it is dropped.
+pub fn check_reachable(settings: &KafkaSettings, timeout: Duration) -> Result<()> {
+    let context = ErrorContext::default();
+    let mut config = ClientConfig::new();
+    settings.apply(&mut config)?;
+    let probe: BaseConsumer<ErrorContext> = config
+        .create_with_context(context.clone())
+        .with_context(|| format!("creating a Kafka client for {}", settings.describe()))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        let step =
+            Duration::from_millis(500).min(deadline.saturating_duration_since(Instant::now()));
+        let error = match probe.fetch_metadata(None, step) {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        // Serves the queued log lines and errors; nothing is subscribed, so no message.
+        let _ = probe.poll(Duration::ZERO);
+        let last = context.errors.get();
+        if let Some(line) = last.as_deref().and_then(|l| settings.explain(l)) {
+            bail!("{line}");
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "cannot reach Kafka at {} ({}); start it with `scripts/kafka.sh start` or pass --brokers",
+                settings.describe(),
+                last.unwrap_or_else(|| error.to_string())
+            );
         }
     }
 }
@@ -401,12 +447,7 @@ impl KafkaSource {
                     config.settings.describe()
                 )
             })?;
-        check_reachable(
-            consumer.client(),
-            &config.settings,
-            &errors,
-            Duration::from_secs(10),
-        )?;
+        check_reachable(&config.settings, Duration::from_secs(10))?;
         // librdkafka reads a subscription that starts with `^` as a regular expression;
         // names were checked not to, and patterns get the `^` here.
         let subscription: Vec<String> = config

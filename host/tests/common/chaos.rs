@@ -658,6 +658,71 @@ impl Target {
         }
     }
 
+    /// The offsets missing from the table (and from `dead_letters`), as ranges per
+    /// partition with the ingest times of the rows on either side: where a loss
+    /// happened, to read against the host log.
+    pub async fn describe_lost(&self) -> String {
+        #[derive(Debug, serde::Deserialize, clickhouse::Row)]
+        struct Held {
+            partition: i32,
+            offset: i64,
+            landed: String,
+        }
+        let sql = format!(
+            "SELECT _partition AS partition, _offset AS offset, toString(ingested_at) AS landed FROM {} WHERE _topic = ? \
+             UNION ALL SELECT _partition AS partition, _offset AS offset, 'dead' AS landed FROM dead_letters WHERE _topic = ?",
+            self.table
+        );
+        let held = match self
+            .ch
+            .query(&sql)
+            .bind(&self.topic)
+            .bind(&self.topic)
+            .fetch_all::<Held>()
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => return format!("cannot list the offsets held: {e}"),
+        };
+        let mut by_partition: std::collections::BTreeMap<
+            i32,
+            std::collections::BTreeMap<i64, String>,
+        > = Default::default();
+        for h in held {
+            by_partition
+                .entry(h.partition)
+                .or_default()
+                .insert(h.offset, h.landed);
+        }
+        let mut out = Vec::new();
+        let Some(offsets) = self.offsets() else {
+            return "cannot read the end offsets".to_owned();
+        };
+        for (partition, (_, end)) in offsets.into_iter().enumerate() {
+            let offsets = by_partition.remove(&(partition as i32)).unwrap_or_default();
+            let mut next = 0;
+            for (&offset, _) in offsets
+                .iter()
+                .chain(std::iter::once((&end, &String::new())))
+            {
+                if offset > next {
+                    let before = offsets.range(..next).next_back().map(|(_, l)| l.as_str());
+                    let after = offsets.get(&offset).map(String::as_str);
+                    out.push(format!(
+                        "partition {partition}: {next}..{} missing (row before landed {before:?}, after {after:?})",
+                        offset - 1
+                    ));
+                }
+                next = next.max(offset + 1);
+            }
+        }
+        if out.is_empty() {
+            "none missing".to_owned()
+        } else {
+            out.join("; ")
+        }
+    }
+
     /// Waits until more than `before` events are accounted for; panics naming the
     /// hang after `limit`.
     pub async fn progress(&self, before: u64, limit: Duration, what: &str) {
