@@ -462,7 +462,7 @@ async fn chaos_5_poison_events_become_dead_letters_and_good_ones_rows() {
     host.arg("--config")
         .arg(&config)
         .stdout(Stdio::null())
-        .stderr(logs.sink("host.log"));
+        .stderr(logs.host_sink());
     let started = Instant::now();
     let host = Proc::spawn(&mut host, "host", Some(&rss));
     let (tally, settled) = target.settle(settle_limit()).await;
@@ -632,7 +632,7 @@ path = "{sentiment}"
         .arg(&config)
         .args(["--admin", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
-        .stderr(logs.sink("host.log"));
+        .stderr(logs.host_sink());
     let host = Proc::spawn(&mut cmd, "host", Some(&rss));
     let generator = spawn_generator(
         &svc.brokers,
@@ -804,14 +804,10 @@ async fn chaos_7_clickhouse_stalled_during_rebalances() {
                 // A host that finds ClickHouse frozen at start fails its start (a
                 // timeout), so the server freezes once it is up and joining.
                 let started = |text: &str| text.matches("Pipeline started.").count();
-                let before =
-                    started(&std::fs::read_to_string(logs.path("host.log")).unwrap_or_default());
+                let before = started(&logs.hosts_text());
                 let host = start();
                 let deadline = Instant::now() + Duration::from_secs(30);
-                while started(&std::fs::read_to_string(logs.path("host.log")).unwrap_or_default())
-                    == before
-                    && Instant::now() < deadline
-                {
+                while started(&logs.hosts_text()) == before && Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 clickhouse.script("pause");
@@ -862,7 +858,7 @@ async fn chaos_7_clickhouse_stalled_during_rebalances() {
         &logs,
     );
     assert_eq!(acked, Some(tally.produced), "generator acks = end offsets");
-    let text = std::fs::read_to_string(logs.path("host.log")).unwrap_or_default();
+    let text = logs.hosts_text();
     let waits: Vec<u64> = text
         .lines()
         .filter(|l| l.contains("Revoke done."))

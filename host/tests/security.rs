@@ -493,7 +493,7 @@ async fn the_admin_api_lets_no_one_in_and_no_request_take_the_host_down() {
     let feeder_brokers = svc.brokers.clone();
     let feeder_topic = topic.clone();
     let feeder = tokio::spawn(async move {
-        for round in 0..30 {
+        for round in 0..60 {
             let batch: Vec<_> = (0..100)
                 .map(|i| {
                     (
@@ -505,7 +505,7 @@ async fn the_admin_api_lets_no_one_in_and_no_request_take_the_host_down() {
                 })
                 .collect();
             produce(&feeder_brokers, &feeder_topic, &batch).await;
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     });
     let swap_url = format!("{admin}/pipelines/p/plugins/0");
@@ -575,27 +575,45 @@ async fn the_admin_api_lets_no_one_in_and_no_request_take_the_host_down() {
         (huge.display().to_string(), 413),
         (outside.display().to_string(), 403),
     ];
+    // Every path, over and over for four seconds, while rows must keep landing.
     let rows_before = svc.count(&db, "SELECT count() FROM ev").await;
-    for (path, want) in &paths {
-        let body = serde_json::json!({ "path": path }).to_string();
-        let started = Instant::now();
-        let (code, text) = curl(&[
-            "-X",
-            "POST",
-            "-H",
-            &auth,
-            "-H",
-            "Content-Type: application/json",
-            "--data",
-            &body,
-            &swap_url,
-        ]);
-        assert_eq!(code, *want, "{path}: {text}");
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{path} held the request"
-        );
-    }
+    let attacker = {
+        let (auth, swap_url) = (auth.clone(), swap_url.clone());
+        std::thread::spawn(move || {
+            let until = Instant::now() + Duration::from_secs(4);
+            let mut tries = 0;
+            while Instant::now() < until {
+                for (path, want) in &paths {
+                    let body = serde_json::json!({ "path": path }).to_string();
+                    let started = Instant::now();
+                    let (code, text) = curl(&[
+                        "-X",
+                        "POST",
+                        "-H",
+                        &auth,
+                        "-H",
+                        "Content-Type: application/json",
+                        "--data",
+                        &body,
+                        &swap_url,
+                    ]);
+                    assert_eq!(code, *want, "{path}: {text}");
+                    assert!(
+                        started.elapsed() < Duration::from_secs(30),
+                        "{path} held the request"
+                    );
+                    tries += 1;
+                }
+            }
+            tries
+        })
+    };
+    let tries = attacker.join().expect("the path attacks");
+    let rows_during = svc.count(&db, "SELECT count() FROM ev").await;
+    assert!(
+        rows_during > rows_before,
+        "no rows landed during {tries} path attacks ({rows_before} before, {rows_during} after)"
+    );
     // Two swaps of the same pipeline at once: one is checked, the other refused.
     let a = {
         let (auth, wasm, url) = (auth.clone(), wasm.clone(), swap_url.clone());
@@ -678,7 +696,7 @@ async fn the_admin_api_lets_no_one_in_and_no_request_take_the_host_down() {
         || async {
             let n = svc.count(&db, "SELECT count() FROM ev").await;
             (
-                n == 3_000,
+                n == 6_000,
                 format!("{n} rows (had {rows_before} before the path attacks)"),
             )
         },

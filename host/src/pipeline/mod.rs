@@ -40,6 +40,13 @@ use crate::telemetry::Stats;
 /// Batches queued per worker before the reader waits: backpressure, not buffering.
 const WORKER_QUEUE: usize = 2;
 
+/// A partition to read again from `from`.
+struct Restart {
+    topic: Arc<str>,
+    partition: i32,
+    from: rdkafka::Offset,
+}
+
 /// Everything a worker needs besides its own chain.
 struct Shared {
     config: PipelineConfig,
@@ -51,10 +58,11 @@ struct Shared {
     abandon: CancellationToken,
     /// Payload bytes read and not yet finished, against `batch.max_in_flight_bytes`.
     in_flight: Arc<InFlightBytes>,
-    /// Partitions to read again from their beginning because their topic was created
-    /// anew; the reader seeks and starts a new epoch between two records, so no record
-    /// of before the seek mixes with one of after it.
-    restarts: mpsc::UnboundedSender<(Arc<str>, i32)>,
+    /// Partitions to read again from an offset: from their beginning when their topic
+    /// was created anew, from the committed offset when the consumer handed a new
+    /// owner records past it. The reader seeks and starts a new epoch between two
+    /// records, so no record of before the seek mixes with one of after it.
+    restarts: mpsc::UnboundedSender<Restart>,
 }
 
 /// Loads and checks a pipeline's plugins (compile once; each worker instantiates).
@@ -160,7 +168,7 @@ pub async fn run(
 async fn read(
     shared: &Shared,
     senders: &[mpsc::Sender<Batch>],
-    mut restarts: mpsc::UnboundedReceiver<(Arc<str>, i32)>,
+    mut restarts: mpsc::UnboundedReceiver<Restart>,
     shutdown: &CancellationToken,
 ) {
     let consumer = &shared.source.consumer;
@@ -201,15 +209,15 @@ async fn read(
                     Vec::new()
                 }
             },
-            Some((topic, partition)) = restarts.recv() => {
+            Some(Restart { topic, partition, from }) = restarts.recv() => {
                 // librdkafka drops what it fetched before the seek; what we read before
                 // it carries the old epoch and is dropped as stale.
-                match kafka::seek_to_beginning(consumer, &topic, partition) {
+                match kafka::seek(consumer, &topic, partition, from) {
                     Ok(()) => {
                         ownership.renew(&topic, partition);
-                        info!(pipeline = %shared.config.name, %topic, partition, "Reading the partition again from its beginning.");
+                        info!(pipeline = %shared.config.name, %topic, partition, from = ?from, "Reading the partition again.");
                     }
-                    Err(e) => warn!(error = %format!("{e:#}"), "Cannot seek the partition to its beginning; a restart or rebalance reads it from the committed offset."),
+                    Err(e) => warn!(error = %format!("{e:#}"), "Cannot seek the partition; a restart or rebalance reads it from the committed offset."),
                 }
                 Vec::new()
             }

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use tokio::sync::mpsc;
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
-use super::Shared;
 use super::chain::{Chain, ChainRun};
 use super::control::{PipelineControl, Refusal};
+use super::{Restart, Shared};
 use crate::record::{Batch, ChainOutput};
 use crate::sink::fence::{self, CommitMetadata, Fenced};
 use crate::sink::{Marks, Source, WriteError, Written};
@@ -117,12 +117,17 @@ impl Owned {
 pub(super) async fn run(shared: Arc<Shared>, mut slot: ChainSlot, mut rx: mpsc::Receiver<Batch>) {
     let ownership: &Arc<Ownership> = &shared.source.ownership;
     let mut owned: HashMap<(Arc<str>, i32), Owned> = HashMap::new();
+    let mut sought: HashMap<(Arc<str>, i32), (i64, u64)> = HashMap::new();
     let mut canary_at: Option<Instant> = None;
     while let Some(batch) = rx.recv().await {
         let _bytes = shared.in_flight.release_on_drop(&batch);
         let _in_flight = ownership.start(&batch.topic, batch.partition);
         if !ownership.is_current(&batch.topic, batch.partition, batch.epoch) {
             debug!(topic = %batch.topic, partition = batch.partition, "Dropping a batch of a partition we no longer own.");
+            continue;
+        }
+        if shared.abandon.is_cancelled() {
+            // The drain deadline passed: what is left is read again by the next owner.
             continue;
         }
         if !hold_while_quarantined(&shared, &batch).await {
@@ -145,7 +150,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut slot: ChainSlot, mut rx: mpsc::
         let key = (batch.topic.clone(), batch.partition);
         let fresh = !matches!(owned.get(&key), Some(o) if o.epoch == batch.epoch);
         if fresh {
-            let Some(o) = establish(&shared, &batch).await else {
+            let Some(o) = establish(&shared, &batch, &mut sought).await else {
                 continue;
             };
             owned.insert(key.clone(), o);
@@ -202,10 +207,14 @@ pub(super) async fn run(shared: Arc<Shared>, mut slot: ChainSlot, mut rx: mpsc::
 /// Takes over a partition at the first batch of an assignment, retrying until it
 /// works or the partition is lost: fences every earlier owner's session (see
 /// `sink::fence`), then reads the marks. None if the batch must be dropped.
-async fn establish(shared: &Shared, batch: &Batch) -> Option<Owned> {
+async fn establish(
+    shared: &Shared,
+    batch: &Batch,
+    sought: &mut HashMap<(Arc<str>, i32), (i64, u64)>,
+) -> Option<Owned> {
     let mut pause = RETRY_MIN;
     loop {
-        match take_over(shared, batch).await {
+        match take_over(shared, batch, sought).await {
             Ok(Some(o)) => return Some(o),
             Ok(None) => return None,
             Err(e) => {
@@ -219,10 +228,17 @@ async fn establish(shared: &Shared, batch: &Batch) -> Option<Owned> {
 }
 
 /// One try of [`establish`]. In order: read the committed offset and metadata; make
-/// sure both belong to this incarnation of the topic; open our session and register
+/// sure both belong to this incarnation of the topic, and that the consumer starts
+/// this owner at the committed offset (else it reads again from there, once per
+/// committed offset: past it may lie only transaction markers, compacted or expired
+/// records, which a second read skips the same way); open our session and register
 /// it beside the earlier ones, so that from here on a later owner fences ours too;
 /// fence the earlier ones; read the marks, dropping any past the partition's end.
-async fn take_over(shared: &Shared, batch: &Batch) -> Result<Option<Owned>> {
+async fn take_over(
+    shared: &Shared,
+    batch: &Batch,
+    sought: &mut HashMap<(Arc<str>, i32), (i64, u64)>,
+) -> Result<Option<Owned>> {
     let (topic, partition, epoch) = (&*batch.topic, batch.partition, batch.epoch);
     let consumer = &shared.source.consumer;
     let ownership = &shared.source.ownership;
@@ -243,9 +259,36 @@ async fn take_over(shared: &Shared, batch: &Batch) -> Result<Option<Owned>> {
         restart_incarnation(shared, batch, &topic_id, &previous.sessions)?;
         return Ok(None);
     }
+    let first = batch.events.first().map(|e| e.offset);
+    let key = (batch.topic.clone(), partition);
+    match start_check(committed, first, epoch, sought.get(&key).copied()) {
+        Start::AtCommitted => {}
+        Start::BeforeTheSeek => return Ok(None),
+        Start::PastSkipped {
+            committed: c,
+            first: f,
+        } => {
+            debug!(%pipeline, %topic, partition, committed = c, first = f, "The first record past the committed offset is later than it (transaction markers, compaction or retention); going on.");
+        }
+        Start::ReadAgain {
+            committed: c,
+            first: f,
+        } => {
+            // Records between were read under an earlier assignment and dropped with
+            // it: an owner that began here would never write them.
+            info!(%pipeline, %topic, partition, committed = c, first = f, "The consumer began past the committed offset; reading the partition again from it.");
+            sought.insert(key, (c, epoch));
+            let _ = shared.restarts.send(Restart {
+                topic: batch.topic.clone(),
+                partition,
+                from: rdkafka::Offset::Offset(c),
+            });
+            return Ok(None);
+        }
+    }
     let session = fence::new_session_id();
     shared.sink.open_session(&session).await?;
-    let committed = committed.unwrap_or(batch.events.first().map_or(0, |e| e.offset));
+    let committed = committed.unwrap_or(first.unwrap_or(0));
     {
         let _registering = ownership.registering(topic, partition);
         let mut sessions = previous.sessions.clone();
@@ -296,6 +339,7 @@ async fn take_over(shared: &Shared, batch: &Batch) -> Result<Option<Owned>> {
         .load_marks(pipeline, topic, &topic_id, partition)
         .await?;
     let end = tokio::task::block_in_place(|| kafka::end_offset(consumer, topic, partition))?;
+    debug!(%topic, partition, epoch, committed, first = ?batch.events.first().map(|e| e.offset), ?marks, end, %session, "Took the partition over.");
     for (table, mark) in marks.discard_from(end) {
         error!(%pipeline, %topic, partition, %table, mark, end, "The table holds offsets of this partition past its end: they belong to another incarnation of the topic (deleted and created again) or to a truncated log. They no longer count as written; the partition is written from its committed offset.");
         shared.stats.incarnation_changed();
@@ -308,6 +352,45 @@ async fn take_over(shared: &Shared, batch: &Batch) -> Result<Option<Owned>> {
         committed,
         fenced: false,
     }))
+}
+
+/// Where a new owner's first batch begins, against the committed offset.
+#[derive(Debug, PartialEq, Eq)]
+enum Start {
+    /// At or before the committed offset (before: a replay the marks skip).
+    AtCommitted,
+    /// Read before the partition was sought back, under the epoch that asked: dropped.
+    BeforeTheSeek,
+    /// Past it: read the partition again from the committed offset.
+    ReadAgain { committed: i64, first: i64 },
+    /// Past it again after reading again from there: only offsets without records
+    /// (transaction markers, compacted or expired records) lie between.
+    PastSkipped { committed: i64, first: i64 },
+}
+
+/// Whether a first batch beginning at `first`, read under `epoch`, may be written by a
+/// new owner when `committed` is the committed offset and `sought` the committed
+/// offset the partition was last read again from, with the epoch that asked for it.
+fn start_check(
+    committed: Option<i64>,
+    first: Option<i64>,
+    epoch: u64,
+    sought: Option<(i64, u64)>,
+) -> Start {
+    match (committed, first) {
+        (Some(c), Some(f)) if f > c => match sought {
+            Some((s, asked)) if s == c && asked == epoch => Start::BeforeTheSeek,
+            Some((s, _)) if s == c => Start::PastSkipped {
+                committed: c,
+                first: f,
+            },
+            _ => Start::ReadAgain {
+                committed: c,
+                first: f,
+            },
+        },
+        _ => Start::AtCommitted,
+    }
 }
 
 /// Starts a partition over for a new incarnation of its topic: commits its beginning
@@ -341,7 +424,11 @@ fn restart_incarnation(
         )
     })?;
     if ours {
-        let _ = shared.restarts.send((batch.topic.clone(), partition));
+        let _ = shared.restarts.send(Restart {
+            topic: batch.topic.clone(),
+            partition,
+            from: rdkafka::Offset::Beginning,
+        });
     }
     Ok(())
 }
@@ -432,6 +519,7 @@ async fn process(
             pause: RETRY_MIN,
         };
         let w = write_with_retry(&mut attempt).await?;
+        debug!(topic = %part.topic, partition = part.partition, epoch = part.epoch, first = ?part.events.first().map(|e| e.offset), last = ?part.last_offset(), rows = w.rows, skipped = w.skipped, "Wrote a part.");
         shared
             .stats
             .written(part.events.len() as u64, w.rows, w.dead, started.elapsed());
@@ -585,24 +673,37 @@ impl Attempt for SinkAttempt<'_> {
     }
 
     async fn reload(&mut self) -> Result<()> {
-        // A failed insert may still be running on the server (the client gave up on
-        // a frozen or slow server, the request did not): marks read now could miss
-        // rows it is about to commit. Our own session runs one query at a time, so
-        // once a query in it answers, that insert has finished, landed or not.
+        // A failed insert may still land: the client gave up on a frozen or slow
+        // server, the request did not, and it may not even have started (a request
+        // the server has not begun holds no lock, so no query can prove it done).
+        // Fencing the session it went through settles it for good: once the session
+        // is read-only, that insert has either finished (landed or not) or will be
+        // refused whenever it runs. Marks read after that are final for it, and the
+        // next try goes through a new session, registered for later owners to fence.
         let started = Instant::now();
-        while !self.shared.sink.session_idle(&self.owned.session).await? {
-            if !self.shared.source.ownership.is_current(
-                &self.part.topic,
-                self.part.partition,
-                self.part.epoch,
-            ) || self.shared.abandon.is_cancelled()
-            {
-                anyhow::bail!("the partition was given up while an insert of ours still ran");
+        loop {
+            match self.shared.sink.fence_session(&self.owned.session).await? {
+                Fenced::Done | Fenced::Gone => break,
+                Fenced::Busy => {
+                    if !self.shared.source.ownership.is_current(
+                        &self.part.topic,
+                        self.part.partition,
+                        self.part.epoch,
+                    ) || self.shared.abandon.is_cancelled()
+                    {
+                        anyhow::bail!(
+                            "the partition was given up while an insert of ours still ran"
+                        );
+                    }
+                    if started.elapsed() > Duration::from_secs(5) {
+                        debug!(topic = %self.part.topic, partition = self.part.partition, "An insert of ours is still running on the server; waiting for it before reading the marks.");
+                    }
+                    tokio::time::sleep(FENCE_POLL).await;
+                }
             }
-            if started.elapsed() > Duration::from_secs(5) {
-                debug!(topic = %self.part.topic, partition = self.part.partition, "An insert of ours is still running on the server; waiting for it before reading the marks.");
-            }
-            tokio::time::sleep(FENCE_POLL).await;
+        }
+        if !self.renew_session().await? {
+            anyhow::bail!("the partition is no longer ours");
         }
         self.owned.marks = self
             .shared
@@ -697,6 +798,49 @@ async fn wait_retry(shared: &Shared, batch: &Batch, pause: &mut Duration) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_owner_begun_past_the_committed_offset_reads_again_once() {
+        // The consumer handed over 1000 with 500 committed: 500..999 would be lost.
+        assert_eq!(
+            start_check(Some(500), Some(1000), 7, None),
+            Start::ReadAgain {
+                committed: 500,
+                first: 1000
+            }
+        );
+        // More of what was read before the seek, under the same epoch: dropped.
+        assert_eq!(
+            start_check(Some(500), Some(1500), 7, Some((500, 7))),
+            Start::BeforeTheSeek
+        );
+        // Read again from 500 (a new epoch) and still 1000: nothing but markers lies
+        // between.
+        assert_eq!(
+            start_check(Some(500), Some(1000), 8, Some((500, 7))),
+            Start::PastSkipped {
+                committed: 500,
+                first: 1000
+            }
+        );
+        // A later committed offset is checked anew.
+        assert_eq!(
+            start_check(Some(700), Some(1000), 8, Some((500, 7))),
+            Start::ReadAgain {
+                committed: 700,
+                first: 1000
+            }
+        );
+        assert_eq!(
+            start_check(Some(500), Some(500), 1, None),
+            Start::AtCommitted
+        );
+        assert_eq!(
+            start_check(Some(500), Some(20), 1, None),
+            Start::AtCommitted
+        );
+        assert_eq!(start_check(None, Some(20), 1, None), Start::AtCommitted);
+    }
 
     /// A scripted table: each write takes the next scripted result (success once the
     /// script runs out), landing the offsets the marks do not cover when the script

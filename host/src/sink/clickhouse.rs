@@ -533,7 +533,7 @@ impl ClickHouse {
         let answer = self
             .within(client.query("SET readonly = 1").execute())
             .await
-            .with_context(|| format!("fencing the previous owner's session {session}"))?;
+            .with_context(|| format!("fencing session {session}"))?;
         match answer {
             Ok(()) => Ok(Fenced::Done),
             Err(e) => {
@@ -542,40 +542,9 @@ impl ClickHouse {
                     _ => None,
                 };
                 read_fence_answer(code).ok_or_else(|| {
-                    anyhow::Error::new(e).context(format!(
-                        "fencing the previous owner's session {session} at {}",
-                        self.url
-                    ))
+                    anyhow::Error::new(e)
+                        .context(format!("fencing session {session} at {}", self.url))
                 })
-            }
-        }
-    }
-
-    /// Whether no query of `session` is running now: a query in it that answers (or a
-    /// session the server no longer has) proves every earlier request of the session
-    /// has finished. Errors while it is busy ("locked").
-    pub async fn session_idle(&self, session: &str) -> Result<bool> {
-        let client = self
-            .client
-            .clone()
-            .with_setting("session_id", session)
-            .with_setting("session_check", "1");
-        match self
-            .within(client.query("SELECT 1").fetch_one::<u8>())
-            .await?
-        {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let code = match &e {
-                    clickhouse::error::Error::BadResponse(text) => server_code(text),
-                    _ => None,
-                };
-                match read_fence_answer(code) {
-                    Some(Fenced::Gone) => Ok(true),
-                    Some(Fenced::Busy) => Ok(false),
-                    _ => Err(anyhow::Error::new(e)
-                        .context(format!("checking session {session} at {}", self.url))),
-                }
             }
         }
     }

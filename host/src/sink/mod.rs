@@ -220,13 +220,8 @@ impl Sink {
         self.ch.open_session(session).await
     }
 
-    /// Whether no query of our own `session` is still running; see
-    /// [`ClickHouse::session_idle`].
-    pub async fn session_idle(&self, session: &str) -> Result<bool> {
-        self.ch.session_idle(session).await
-    }
-
-    /// Fences a previous owner's session; see [`fence`].
+    /// Fences a session (a previous owner's, or our own after a failed insert); see
+    /// [`fence`].
     pub async fn fence_session(&self, session: &str) -> Result<Fenced> {
         self.ch.fence_session(session).await
     }

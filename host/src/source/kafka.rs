@@ -533,6 +533,7 @@ pub fn commit(
     consumer
         .commit(&list, CommitMode::Sync)
         .with_context(|| format!("committing {topic}/{partition} at {next_offset}"))?;
+    tracing::debug!(%topic, partition, epoch, next_offset, "Committed.");
     Ok(true)
 }
 
@@ -592,10 +593,10 @@ pub fn start_offset(consumer: &KafkaConsumer, topic: &str, partition: i32) -> Re
 
 /// Moves the consumer to the start of a partition, for an offset that belongs to
 /// another incarnation of the topic.
-pub fn seek_to_beginning(consumer: &KafkaConsumer, topic: &str, partition: i32) -> Result<()> {
+pub fn seek(consumer: &KafkaConsumer, topic: &str, partition: i32, to: Offset) -> Result<()> {
     consumer
-        .seek(topic, partition, Offset::Beginning, Duration::from_secs(10))
-        .with_context(|| format!("seeking {topic}/{partition} to its beginning"))
+        .seek(topic, partition, to, Duration::from_secs(10))
+        .with_context(|| format!("seeking {topic}/{partition} to {to:?}"))
 }
 
 #[cfg(test)]

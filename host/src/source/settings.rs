@@ -378,6 +378,9 @@ impl KafkaSettings {
         }
         if protocol.uses_tls() {
             let verify = self.ssl_verify_hostname.unwrap_or(true);
+            if !verify {
+                tracing::warn!(brokers = %self.describe(), "Broker certificates are not checked against the host name (ssl_verify_hostname = false): anyone holding a certificate from the same CA can pose as the broker.");
+            }
             config.set(
                 "ssl.endpoint.identification.algorithm",
                 if verify { "https" } else { "none" },

@@ -108,6 +108,31 @@ impl Logs {
             .expect("open a log file")
     }
 
+    /// A log file of its own for each host started (`host-N.log`), so that a loss can
+    /// be traced to the member that caused it.
+    pub fn host_sink(&self) -> Stdio {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.sink(&format!("host-{n}.log"))
+    }
+
+    /// Every host's log, one after the other.
+    pub fn hosts_text(&self) -> String {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.retain(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("host-") && n.ends_with(".log"))
+        });
+        names.sort();
+        names
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect()
+    }
+
     pub fn print_tails(&self) {
         eprintln!("logs kept in {}", self.dir.display());
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
@@ -809,7 +834,7 @@ pub fn tweets_host(svc: &Services, db: &str, topic: &str, group: &str, logs: &Lo
         .args(["--topic", topic, "--table", "tweet_sentiment"])
         .args(["--group", group, "--batch-rows", "500", "--batch-ms", "50"])
         .stdout(Stdio::null())
-        .stderr(logs.sink("host.log"));
+        .stderr(logs.host_sink());
     cmd
 }
 
