@@ -8,13 +8,12 @@
 use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
-use sentiment::lexicon::Lexicon;
 use sentiment::round4;
 use sentiment::score::{DEFAULT_NEUTRAL_THRESHOLD, Label, Scorer};
 use serde_json::Value;
 
 fn main() -> ExitCode {
-    let mut scorer = Scorer::new(Lexicon::shipped().expect("shipped lexicon"));
+    let mut scorer = Scorer::new();
     let stdin = io::stdin().lock();
     let mut out = BufWriter::new(io::stdout().lock());
     for (n, line) in stdin.lines().enumerate() {

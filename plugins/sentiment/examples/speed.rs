@@ -7,7 +7,6 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use sentiment::Sentiment;
-use sentiment::lexicon::Lexicon;
 use sentiment::score::Scorer;
 use sluice_plugin::{Emitter, Event, Transform};
 use vader_sentiment::SentimentIntensityAnalyzer;
@@ -42,7 +41,7 @@ fn main() {
         ("synthetic", corpus::synthetic_tweets(7, n)),
     ];
     let vader = SentimentIntensityAnalyzer::new();
-    let mut scorer = Scorer::new(Lexicon::shipped().expect("shipped lexicon"));
+    let mut scorer = Scorer::new();
     let mut plugin = Sentiment::init("").expect("init");
     println!("{n} tweets per set, best of {PASSES} passes, ns/event");
     println!(

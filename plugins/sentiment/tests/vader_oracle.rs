@@ -4,7 +4,6 @@
 //! Run with `cargo test -p sentiment --test vader_oracle -- --nocapture` to see the figures
 //! and the sentences where the two disagree.
 
-use sentiment::lexicon::Lexicon;
 use sentiment::score::{DEFAULT_NEUTRAL_THRESHOLD, Label, Scorer};
 use vader_sentiment::SentimentIntensityAnalyzer;
 
@@ -137,7 +136,7 @@ fn corpus() -> Vec<String> {
 
 #[test]
 fn labels_agree_with_vader_on_generated_tweets() {
-    let mut ours = Scorer::new(Lexicon::shipped().expect("shipped lexicon parses"));
+    let mut ours = Scorer::new();
     let vader = SentimentIntensityAnalyzer::new();
     let sentences = corpus();
     assert!(sentences.len() >= 200);
