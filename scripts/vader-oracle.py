@@ -4,7 +4,7 @@ systems used: one {"text": ...} object (or a bare JSON string) a line in, one
 {"compound", "label", "neg", "neu", "pos"} line out, in order. The sentiment plugin's
 `score` example writes the same shape natively; tests/test_vader.py compares the two.
 
-Usage: scripts/vader-oracle.py [texts.jsonl] [--field text] > scores.jsonl
+Usage: scripts/vader-oracle.py [texts.jsonl] [--field text] [--with-text] > scores.jsonl
 """
 
 import argparse
@@ -28,6 +28,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("input", nargs="?", default="-", help="JSONL file, or - for stdin")
     parser.add_argument("--field", default="text", help="field holding the text (default: text)")
+    parser.add_argument("--with-text", action="store_true",
+                        help="copy the text into each output line (for recorded fixtures)")
     args = parser.parse_args()
     try:
         version = importlib.metadata.version("vaderSentiment")
@@ -50,7 +52,9 @@ def main():
             s = analyzer.polarity_scores(text)
             row = {"compound": s["compound"], "label": label(s["compound"]),
                    "neg": s["neg"], "neu": s["neu"], "pos": s["pos"]}
-            print(json.dumps(row))
+            if args.with_text:
+                row = {"text": text, **row}
+            print(json.dumps(row, ensure_ascii=False))
 
 
 if __name__ == "__main__":
