@@ -10,30 +10,29 @@ pub const KEY_WORDS: usize = 4;
 
 const K1: u64 = 0x9E37_79B9_7F4A_7C15;
 const K2: u64 = 0xA076_1D64_78BD_642F;
-
-/// Multiplies to 128 bits and folds the halves (wyhash's "mum"): one multiply mixes
-/// every input bit into the middle of the product, and the fold brings it to both ends.
-#[inline(always)]
-fn mum(a: u64, b: u64) -> u64 {
-    let r = u128::from(a) * u128::from(b);
-    (r as u64) ^ ((r >> 64) as u64)
-}
+const K3: u64 = 0xE703_7ED1_A0B4_28DB;
 
 /// Hashes a key of `len` bytes held in `words` (zero after its last byte).
+///
+/// Multiply-xorshift on 64-bit words only: WebAssembly has no 64x64->128 multiply, so a
+/// wide-multiply hash would cost the plugin a library call per token.
 #[inline(always)]
 pub fn hash(words: &[u64; KEY_WORDS], len: usize, seed: u64) -> u64 {
-    let mut h = mum(words[0] ^ seed, K1 ^ len as u64);
+    let mut h = (words[0] ^ seed).wrapping_mul(K1) ^ len as u64;
     // Unrolled: nearly every key fits one word, and none needs more than four.
     if len > 8 {
-        h = mum(h ^ words[1], K2);
+        h = (h ^ (h >> 29) ^ words[1]).wrapping_mul(K2);
         if len > 16 {
-            h = mum(h ^ words[2], K2);
+            h = (h ^ (h >> 29) ^ words[2]).wrapping_mul(K2);
             if len > 24 {
-                h = mum(h ^ words[3], K2);
+                h = (h ^ (h >> 29) ^ words[3]).wrapping_mul(K2);
             }
         }
     }
-    h
+    // Fold the well-mixed high half down: the slot reads the low bits.
+    h ^= h >> 32;
+    h = h.wrapping_mul(K3);
+    h ^ (h >> 29)
 }
 
 /// Packs up to `8 * KEY_WORDS` bytes into zero-padded little-endian words.
