@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build and test Sluice: Debian packages
 # (ClickHouse server, librdkafka build deps, kcat), the wasm32-wasip2 target and
-# the Python packages the SQL checks use. Idempotent: a second run does nothing.
+# the Python packages the SQL checks and the sentiment oracle (tests/test_vader.py)
+# use. Idempotent: a second run does nothing.
 set -euo pipefail
 
 need_apt=()
@@ -26,7 +27,7 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi
 
-if ! python3 -c 'import chdb' >/dev/null 2>&1; then
-  echo "install-deps: pip install chdb pyyaml"
-  python3 -m pip install -q chdb pyyaml
+if ! python3 -c 'import chdb, yaml, importlib.metadata as m; assert m.version("vaderSentiment") == "3.3.2"' >/dev/null 2>&1; then
+  echo "install-deps: pip install chdb pyyaml vaderSentiment==3.3.2"
+  python3 -m pip install -q chdb pyyaml vaderSentiment==3.3.2
 fi

@@ -1,7 +1,7 @@
-//! A small multiply-rotate hasher for the word tables: keys are short static words,
+//! A small multiply-rotate hasher for the stop-word set: keys are short static words,
 //! so SipHash's flood resistance buys nothing and costs a third of the scoring time.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Odd constant from the Fx hash (rustc's own table hasher); spreads bits under multiplication.
@@ -58,9 +58,6 @@ impl Hasher for FastHasher {
         self.hash
     }
 }
-
-/// A `HashMap` keyed by words, hashed with [`FastHasher`].
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// A `HashSet` of words, hashed with [`FastHasher`].
 pub type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;

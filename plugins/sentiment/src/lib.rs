@@ -1,15 +1,19 @@
-//! `sentiment`: scores the text of each tweet with a shipped VADER-style lexicon and adds
-//! `sentiment_score`, `sentiment` and `keywords` to the event's JSON object.
+//! `sentiment`: scores the text of each tweet as VADER 3.3.2 does (the scorer the seed
+//! systems used) and adds `sentiment_score`, `sentiment` and `keywords` to the event's
+//! JSON object.
 //!
-//! Layout: [`tokenize`] splits text into words, emoticons and emoji; [`lexicon`] holds the
-//! shipped word table (`lexicon.tsv`) and rule words; [`score`] applies the VADER rules;
-//! [`keywords`] extracts topic words; [`config`] reads the `init` string. The plugin glue
-//! at the bottom is the only part that knows about events and rows.
+//! Layout: [`tokenize`] replaces emoji by their descriptions and splits text into VADER's
+//! tokens; [`lexicon`] holds the word and emoji tables that `build.rs` compiles from
+//! `data/` (VADER's MIT-licensed lexicon, see `data/NOTICE.md`) and [`rules`]; [`score`]
+//! applies VADER's rules; [`keywords`] extracts topic words; [`config`] reads the `init`
+//! string. The plugin glue at the bottom is the only part that knows about events and rows.
 
 pub mod config;
 mod hash;
 pub mod keywords;
 pub mod lexicon;
+mod phf;
+pub mod rules;
 pub mod score;
 pub mod tokenize;
 
@@ -18,10 +22,9 @@ use sluice_plugin::{ConfigError, Emitter, Event, Reject, Transform};
 
 use crate::config::Config;
 use crate::keywords::{KeywordList, Keywords};
-use crate::lexicon::Lexicon;
 use crate::score::{Label, Scorer};
 
-/// Rounds a compound score to the four decimals stored in ClickHouse.
+/// Rounds a compound score to the four decimals VADER reports and ClickHouse stores.
 pub fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
@@ -42,20 +45,15 @@ pub struct Sentiment {
 }
 
 impl Sentiment {
-    /// Builds the plugin from a parsed config and the shipped word lists.
-    pub fn new(config: Config) -> Result<Self, ConfigError> {
-        let lexicon = Lexicon::shipped().map_err(|e| {
-            ConfigError::bad_config(format!(
-                "sentiment: the shipped lexicon is broken ({e}); rebuild the plugin"
-            ))
-        })?;
-        Ok(Self {
+    /// Builds the plugin from a parsed config; the word tables are compiled in.
+    pub fn new(config: Config) -> Self {
+        Self {
             config,
-            scorer: Scorer::new(lexicon),
+            scorer: Scorer::new(),
             keywords: Keywords::shipped(),
             found: KeywordList::new(),
             row: Vec::with_capacity(512),
-        })
+        }
     }
 
     /// Scores one tweet object and returns the output row: the object with the three
@@ -118,7 +116,7 @@ use sluice_plugin::json::kind as type_name;
 
 impl Transform for Sentiment {
     fn init(config: &str) -> Result<Self, ConfigError> {
-        Self::new(Config::parse(config)?)
+        Ok(Self::new(Config::parse(config)?))
     }
 
     fn process(&mut self, event: &Event<'_>, out: &mut Emitter) -> Result<(), Reject> {

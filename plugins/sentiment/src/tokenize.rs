@@ -1,29 +1,314 @@
-//! Splits tweet text into the tokens the scorer looks up, without regex or allocation:
-//! whitespace-separated words with edge punctuation trimmed, emoticons kept whole, and
-//! each emoji (with its skin tone, variation selector or ZWJ tail) as its own token.
+//! Splits text into the tokens VADER 3.3.2 scores, in one pass over the bytes and
+//! without allocation: Python's `str.split()` (Unicode whitespace), then each piece loses
+//! its leading and trailing ASCII punctuation unless two characters or fewer would be left
+//! (":)", "<3", and also "it!!!" and "no!", which VADER keeps whole). The same pass
+//! records each token's case (Python's `str.isupper()`); [`marks`] counts '!' and '?'.
+//!
+//! Emoji are replaced by their descriptions before this ([`expand_emoji`]), as VADER
+//! does. [`for_each_chunk`] is the plain whitespace split the keyword extractor uses.
+
+use crate::lexicon;
 
 /// One token of the text, borrowed from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Piece<'a> {
-    /// The token with edge punctuation trimmed ("good!!" -> "good"), or the raw
-    /// piece when trimming would leave one character or less (":)", "<3").
+pub struct Token<'a> {
+    /// The token after punctuation stripping.
     pub text: &'a str,
-    /// The piece before trimming, tried when `text` is not in the lexicon ("<33").
-    pub raw: &'a str,
-    /// An emoji's base character(s), looked up as is.
-    pub emoji: bool,
+    /// Where `text` starts in the text.
+    pub start: usize,
+    /// All ASCII.
+    pub ascii: bool,
+    /// Python's `text.isupper()`: at least one cased letter and no lower-case one.
+    pub upper: bool,
+    /// Contains "n't" in any case, which VADER reads as a negation.
+    pub nt: bool,
 }
 
-/// Calls `f` with each token of `text`, in order.
-#[inline]
-pub fn for_each_piece<'a>(text: &'a str, mut f: impl FnMut(Piece<'a>)) {
-    for_each_chunk(text, |chunk, ascii| {
-        if ascii {
-            ascii_word_piece(chunk, &mut f);
+/// The '!' and '?' of a text, which amplify its score.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// Number of '!'.
+    pub bangs: usize,
+    /// Number of '?'.
+    pub questions: usize,
+}
+
+/// Byte classes for the bytes the word-at-a-time scan hands back.
+mod class {
+    /// Python's ASCII whitespace: `str.split()` also splits on the separators 0x1C-0x1F.
+    pub const SPACE: u8 = 1 << 0;
+    pub const UPPER: u8 = 1 << 1;
+    pub const LOWER: u8 = 1 << 2;
+    /// `string.punctuation`, which VADER strips from token edges.
+    pub const PUNCT: u8 = 1 << 3;
+    /// A character beyond ASCII.
+    pub const WIDE: u8 = 1 << 4;
+    /// The ASCII apostrophe, without which no "n't".
+    pub const APOSTROPHE: u8 = 1 << 5;
+}
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c >= 0x80 {
+            class::WIDE
+        } else if matches!(c, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | 0x1C..=0x1F | b' ') {
+            class::SPACE
+        } else if c.is_ascii_uppercase() {
+            class::UPPER
+        } else if c.is_ascii_lowercase() {
+            class::LOWER
+        } else if c == b'\'' {
+            class::PUNCT | class::APOSTROPHE
+        } else if c.is_ascii_punctuation() {
+            class::PUNCT
         } else {
-            split_emoji(chunk, &mut f);
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = ONES * 0x80;
+
+/// High bit of each byte of `w` in `lo..=hi` (both below 0x80); bytes of 0x80 and above
+/// may also flag the byte after them, which callers never read past a stop.
+#[inline(always)]
+fn in_range(w: u64, lo: u8, hi: u8) -> u64 {
+    let from_lo = w.wrapping_add(ONES * u64::from(0x80 - lo));
+    let past_hi = w.wrapping_add(ONES * u64::from(0x7F - hi));
+    from_lo & !past_hi & HIGHS
+}
+
+/// High bit of each byte that ends the fast scan: below '!' (whitespace and control
+/// characters) or above '~' (DEL and every byte of a wide character). Exact up to the
+/// first flagged byte, which is all the scan reads.
+#[inline(always)]
+fn stops(w: u64) -> u64 {
+    let below = w.wrapping_sub(ONES * 0x21) & !w;
+    let above = w.wrapping_add(ONES);
+    (below | above | w) & HIGHS
+}
+
+/// Title-case letters (category Lt), which make Python's `isupper()` false like lower case.
+#[inline]
+fn is_titlecase(c: char) -> bool {
+    matches!(c as u32,
+        0x01C5 | 0x01C8 | 0x01CB | 0x01F2 | 0x1F88..=0x1F8F | 0x1F98..=0x1F9F | 0x1FA8..=0x1FAF
+        | 0x1FBC | 0x1FCC | 0x1FFC)
+}
+
+/// The character at byte `i` of `text` (a char boundary): its length and the case bits it
+/// adds to a token, or `None` for Unicode whitespace.
+#[inline]
+fn wide_char(text: &str, i: usize) -> (usize, Option<u8>) {
+    let Some(ch) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+        return (1, None);
+    };
+    let bits = if ch.is_whitespace() {
+        None
+    } else if ch.is_lowercase() || is_titlecase(ch) {
+        Some(class::WIDE | class::LOWER)
+    } else if ch.is_uppercase() {
+        Some(class::WIDE | class::UPPER)
+    } else {
+        Some(class::WIDE)
+    };
+    (ch.len_utf8(), bits)
+}
+
+/// Calls `f` with each VADER token of `text`, in order.
+///
+/// Tokens are scanned eight bytes at a time: one test finds the next byte that is not
+/// plain printable ASCII, two more say whether upper- and lower-case letters came before
+/// it. Whitespace, wide characters and control bytes go through the byte table.
+#[inline]
+pub fn for_each_token<'a>(text: &'a str, mut f: impl FnMut(Token<'a>)) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = CLASS[usize::from(b[i])];
+        if c & class::SPACE != 0 {
+            i += 1;
+            continue;
         }
-    });
+        if c & class::WIDE != 0 {
+            let (len, bits) = wide_char(text, i);
+            if bits.is_none() {
+                i += len;
+                continue;
+            }
+        }
+        // A token starts at `i`: run to the next whitespace, gathering case bits.
+        let start = i;
+        let mut seen = 0u8;
+        loop {
+            if let Some(eight) = b.get(i..i + 8) {
+                let w = <[u8; 8]>::try_from(eight).map_or(0, u64::from_le_bytes);
+                let stop = stops(w);
+                // Bytes before the first stop are printable ASCII: read their case at once.
+                let keep = if stop == 0 {
+                    u64::MAX
+                } else {
+                    (stop & stop.wrapping_neg()) - 1
+                };
+                let (upper, lower) = (in_range(w, b'A', b'Z'), in_range(w, b'a', b'z'));
+                let x = w ^ (ONES * u64::from(b'\''));
+                let apostrophe = x.wrapping_sub(ONES) & !x & HIGHS;
+                seen |= if upper & keep != 0 { class::UPPER } else { 0 }
+                    | if lower & keep != 0 { class::LOWER } else { 0 }
+                    | if apostrophe & keep != 0 {
+                        class::APOSTROPHE
+                    } else {
+                        0
+                    };
+                if stop == 0 {
+                    i += 8;
+                    continue;
+                }
+                i += stop.trailing_zeros() as usize / 8;
+            } else {
+                // The last few bytes of the text.
+                while i < b.len() && (0x21..0x7F).contains(&b[i]) {
+                    seen |= CLASS[usize::from(b[i])];
+                    i += 1;
+                }
+            }
+            let Some(&byte) = b.get(i) else {
+                break;
+            };
+            let c = CLASS[usize::from(byte)];
+            if c & class::SPACE != 0 {
+                break;
+            }
+            if c & class::WIDE != 0 {
+                let (len, bits) = wide_char(text, i);
+                let Some(bits) = bits else {
+                    break;
+                };
+                seen |= bits;
+                i += len;
+            } else {
+                i += 1; // a control byte or DEL: part of the token, no case
+            }
+        }
+        let raw = &b[start..i];
+        // Edge punctuation is ASCII, so both cut points are char boundaries.
+        let punct = |c: u8| CLASS[usize::from(c)] & class::PUNCT != 0;
+        let (mut s, mut e) = (0, raw.len());
+        while s < e && punct(raw[s]) {
+            s += 1;
+        }
+        while e > s && punct(raw[e - 1]) {
+            e -= 1;
+        }
+        let kept = if seen & class::WIDE == 0 {
+            e - s
+        } else {
+            // Python counts characters: every byte that does not continue one starts one.
+            raw[s..e].iter().filter(|&&c| c & 0xC0 != 0x80).count()
+        };
+        let (ts, te) = if kept <= 2 {
+            (start, i)
+        } else {
+            (start + s, start + e)
+        };
+        // Stripped punctuation has no case and cannot hold an "n't", so the raw
+        // piece's case and apostrophes are the token's.
+        let token = &text[ts..te];
+        f(Token {
+            text: token,
+            start: ts,
+            ascii: seen & class::WIDE == 0,
+            upper: seen & class::UPPER != 0 && seen & class::LOWER == 0,
+            nt: seen & class::APOSTROPHE != 0 && has_nt(token.as_bytes()),
+        });
+    }
+}
+
+/// Counts the '!' and '?' of `text`, which amplify a score that is not zero; eight bytes
+/// at a time, with an exact per-byte equality test and a population count.
+#[inline]
+pub fn marks(text: &str) -> Marks {
+    /// High bit of each byte of `w` equal to `c`, exactly (no borrow between bytes).
+    #[inline(always)]
+    fn equal(w: u64, c: u8) -> u64 {
+        let x = w ^ (ONES * u64::from(c));
+        !(((x & !HIGHS) + !HIGHS) | x) & HIGHS
+    }
+    let b = text.as_bytes();
+    let (mut bangs, mut questions) = (0, 0);
+    let mut words = b.chunks_exact(8);
+    for eight in &mut words {
+        let w = <[u8; 8]>::try_from(eight).map_or(0, u64::from_le_bytes);
+        bangs += equal(w, b'!').count_ones() as usize;
+        questions += equal(w, b'?').count_ones() as usize;
+    }
+    for &c in words.remainder() {
+        bangs += usize::from(c == b'!');
+        questions += usize::from(c == b'?');
+    }
+    Marks { bangs, questions }
+}
+
+/// "n't" in any case ("don't", "WON'T"); only the ASCII apostrophe counts, as in VADER.
+#[inline]
+fn has_nt(b: &[u8]) -> bool {
+    // The apostrophe sits inside, after an 'n': look for it from the second byte on.
+    let mut rest = b;
+    while let Some(p) = rest.iter().skip(1).position(|&c| c == b'\'') {
+        let p = p + 1;
+        if rest[p - 1] | 0x20 == b'n' && rest.get(p + 1).is_some_and(|&c| c | 0x20 == b't') {
+            return true;
+        }
+        rest = &rest[p..];
+    }
+    false
+}
+
+/// Writes `text` into `out` with each emoji of VADER's table replaced by its description,
+/// spaced from the text before it as VADER does ("love😍!" -> "love smiling face with
+/// heart-eyes!"). Returns whether anything was replaced.
+///
+/// Only wide characters can be emoji, and VADER adds a space unless the character before
+/// is one (a replaced emoji never is), so ASCII runs are skipped eight bytes at a time.
+pub fn expand_emoji(text: &str, out: &mut String) -> bool {
+    out.clear();
+    let b = text.as_bytes();
+    let (mut i, mut copied, mut replaced) = (0, 0, false);
+    while i < b.len() {
+        if let Some(eight) = b.get(i..i + 8)
+            && <[u8; 8]>::try_from(eight).map_or(0, u64::from_le_bytes) & HIGHS == 0
+        {
+            i += 8;
+            continue;
+        }
+        if b[i] < 0x80 {
+            i += 1;
+            continue;
+        }
+        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        if let Some(desc) = lexicon::emoji(c) {
+            out.push_str(&text[copied..i]);
+            if i > 0 && b[i - 1] != b' ' {
+                out.push(' ');
+            }
+            out.push_str(desc);
+            copied = i + c.len_utf8();
+            replaced = true;
+        }
+        i += c.len_utf8();
+    }
+    if replaced {
+        out.push_str(&text[copied..]);
+    }
+    replaced
 }
 
 /// Calls `f` with each whitespace-separated chunk of `text` and whether it is ASCII.
@@ -59,169 +344,110 @@ pub fn for_each_chunk<'a>(text: &'a str, mut f: impl FnMut(&'a str, bool)) {
     }
 }
 
-/// Splits a non-ASCII chunk around its emoji ("love😍😍" -> "love", "😍", "😍").
-fn split_emoji<'a>(chunk: &'a str, f: &mut impl FnMut(Piece<'a>)) {
-    let mut start = 0;
-    let mut chars = chunk.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if !is_emoji(c) {
-            continue;
-        }
-        if start < i {
-            word_piece(&chunk[start..i], f);
-        }
-        let base_end = i + c.len_utf8();
-        let mut end = base_end;
-        let mut regional = is_regional_indicator(c);
-        while let Some(&(j, m)) = chars.peek() {
-            if is_modifier(m) || (regional && is_regional_indicator(m)) {
-                regional = false;
-                chars.next();
-                end = j + m.len_utf8();
-            } else if m == '\u{200D}' {
-                // Zero-width joiner: the joined emoji is part of this one ("❤️‍🔥" scores as "❤").
-                chars.next();
-                end = j + m.len_utf8();
-                if let Some((k, n)) = chars.next() {
-                    end = k + n.len_utf8();
-                }
-            } else {
-                break;
-            }
-        }
-        f(Piece {
-            text: &chunk[i..base_end],
-            raw: &chunk[i..end],
-            emoji: true,
-        });
-        start = end;
-    }
-    if start < chunk.len() {
-        word_piece(&chunk[start..], f);
-    }
-}
-
-/// Emits a word (or emoticon) piece; single characters ("I", "a", "-") are dropped.
-#[inline]
-fn word_piece<'a>(raw: &'a str, f: &mut impl FnMut(Piece<'a>)) {
-    if raw.is_ascii() {
-        return ascii_word_piece(raw, f);
-    }
-    let trimmed = raw.trim_matches(is_edge_punctuation);
-    let text = if trimmed.len() <= 1 { raw } else { trimmed };
-    f(Piece {
-        text,
-        raw,
-        emoji: false,
-    });
-}
-
-/// [`word_piece`] for ASCII, trimming bytes instead of decoding chars.
-#[inline]
-fn ascii_word_piece<'a>(raw: &'a str, f: &mut impl FnMut(Piece<'a>)) {
-    let b = raw.as_bytes();
-    if b.len() <= 1 {
-        return;
-    }
-    let (mut s, mut e) = (0, b.len());
-    while s < e && b[s].is_ascii_punctuation() {
-        s += 1;
-    }
-    while e > s && b[e - 1].is_ascii_punctuation() {
-        e -= 1;
-    }
-    let text = if e - s <= 1 { raw } else { &raw[s..e] };
-    f(Piece {
-        text,
-        raw,
-        emoji: false,
-    });
-}
-
-/// Punctuation trimmed from word edges: ASCII plus typographic quotes, dashes and ellipses.
-#[inline]
-fn is_edge_punctuation(c: char) -> bool {
-    c.is_ascii_punctuation()
-        || matches!(
-            c,
-            '\u{2010}'..='\u{2027}' | '\u{00AB}' | '\u{00BB}' | '\u{00A1}' | '\u{00BF}'
-        )
-}
-
-/// Pictographic ranges that hold the emoji people type; enough for scoring, not a full
-/// Unicode emoji property table.
-#[inline]
-pub fn is_emoji(c: char) -> bool {
-    matches!(c as u32,
-        0x1F000..=0x1F3FA | 0x1F400..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF
-        | 0x2300..=0x23FF | 0x2190..=0x21FF | 0x2934 | 0x2935 | 0x3030 | 0x303D | 0x3297 | 0x3299)
-}
-
-/// Characters that only modify the emoji before them: skin tones, variation selectors, keycap.
-#[inline]
-fn is_modifier(c: char) -> bool {
-    matches!(c as u32, 0x1F3FB..=0x1F3FF | 0xFE0E | 0xFE0F | 0x20E3 | 0xE0020..=0xE007F)
-}
-
-/// Flags are pairs of regional indicator letters.
-#[inline]
-fn is_regional_indicator(c: char) -> bool {
-    matches!(c as u32, 0x1F1E6..=0x1F1FF)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn texts(s: &str) -> Vec<&str> {
         let mut out = Vec::new();
-        for_each_piece(s, |p| out.push(p.text));
+        for_each_token(s, |t| out.push(t.text));
         out
     }
 
+    fn upper(s: &str) -> Vec<bool> {
+        let mut out = Vec::new();
+        for_each_token(s, |t| out.push(t.upper));
+        out
+    }
+
+    // Expected tokens are Python vaderSentiment 3.3.2's `SentiText(s).words_and_emoticons`.
+
     #[test]
-    fn trims_edge_punctuation_and_drops_single_characters() {
+    fn strips_edge_punctuation_unless_two_characters_or_fewer_remain() {
         assert_eq!(
             texts("I love it!!! (really), a lot."),
-            ["love", "it", "really", "lot"]
+            ["I", "love", "it!!!", "really", "a", "lot"]
+        );
+        assert_eq!(
+            texts("ok. no! it!!! :) :-( <3 :D x"),
+            ["ok.", "no!", "it!!!", ":)", ":-(", "<3", ":D", "x"]
         );
         assert_eq!(texts("don't... STOP"), ["don't", "STOP"]);
-    }
-
-    #[test]
-    fn keeps_emoticons_whole() {
         assert_eq!(
-            texts("ok :) :-( <3 :D :/ x"),
-            ["ok", ":)", ":-(", "<3", ":D", ":/"]
+            texts("((hi)) ...!!! #love @bob https://t.co/abc"),
+            ["((hi))", "...!!!", "love", "bob", "https://t.co/abc"]
         );
     }
 
     #[test]
-    fn splits_emoji_from_words_and_each_other() {
-        assert_eq!(texts("love😍😍 it"), ["love", "😍", "😍", "it"]);
-        // Variation selector, skin tone and ZWJ tails stay with their base emoji.
-        assert_eq!(texts("❤️ 👍🏽 ❤️‍🔥ok"), ["❤", "👍", "❤", "ok"]);
-        let mut raws = Vec::new();
-        for_each_piece("👍🏽", |p| raws.push((p.raw, p.emoji)));
-        assert_eq!(raws, [("👍🏽", true)]);
+    fn splits_on_python_whitespace_and_counts_characters_not_bytes() {
+        assert_eq!(
+            texts("good\u{a0}day\u{3000}ok \t\n fine\u{1c}x"),
+            ["good", "day", "ok", "fine", "x"]
+        );
+        assert_eq!(texts("ab! éé!! ééé!"), ["ab!", "éé!!", "ééé"]);
+        assert_eq!(
+            texts("café naïve — “quoted”"),
+            ["café", "naïve", "—", "“quoted”"]
+        );
+        assert_eq!(texts(""), Vec::<&str>::new());
+        assert_eq!(texts("  \n "), Vec::<&str>::new());
     }
 
     #[test]
-    fn splits_on_unicode_whitespace_too() {
+    fn case_follows_python_isupper() {
         assert_eq!(
-            texts("good\u{00A0}day\u{3000}ok \t\n fine"),
-            ["good", "day", "ok", "fine"]
+            upper("I GREAT :D :) 123 ÉTÉ Été ǅA"),
+            [true, true, true, false, false, true, false, false]
         );
+    }
+
+    #[test]
+    fn contractions_are_flagged_with_the_ascii_apostrophe_only() {
+        let mut nts = Vec::new();
+        for_each_token("don't WON'T isn’t can't! n't", |t| nts.push(t.nt));
+        assert_eq!(nts, [true, true, false, true, true]);
+    }
+
+    #[test]
+    fn marks_are_counted() {
+        assert_eq!(
+            marks("!!!!!!!!?!?!?!?!???"),
+            Marks {
+                bangs: 12,
+                questions: 7
+            }
+        );
+        let m = marks("what?! no!! ok? ¿");
+        assert_eq!(
+            m,
+            Marks {
+                bangs: 3,
+                questions: 2
+            }
+        );
+    }
+
+    #[test]
+    fn emoji_become_descriptions_spaced_like_vader() {
+        let mut out = String::new();
+        assert!(expand_emoji("love😍!", &mut out));
+        assert_eq!(out, "love smiling face with heart-eyes!");
+        assert!(expand_emoji("😂😂 ok", &mut out));
+        assert_eq!(out, "face with tears of joy face with tears of joy ok");
+        // The variation selector is not in VADER's table and sticks to the last word.
+        assert!(expand_emoji("❤️ café", &mut out));
+        assert_eq!(out, "red heart\u{fe0f} café");
+        // Nothing to replace: the caller keeps the text it has.
+        assert!(!expand_emoji("café € 7", &mut out));
+        assert!(expand_emoji("a long ASCII run before it 😀", &mut out));
+        assert_eq!(out, "a long ASCII run before it grinning face");
+    }
+
+    #[test]
+    fn chunks_split_on_unicode_whitespace_too() {
         let mut chunks = Vec::new();
         for_each_chunk("  ab  cé\u{2003}d  ", |c, ascii| chunks.push((c, ascii)));
         assert_eq!(chunks, [("ab", true), ("cé", false), ("d", true)]);
-    }
-
-    #[test]
-    fn non_emoji_unicode_words_stay_words() {
-        assert_eq!(
-            texts("café naïve — “quoted”"),
-            ["café", "naïve", "—", "quoted"]
-        );
     }
 }

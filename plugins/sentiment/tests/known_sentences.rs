@@ -1,6 +1,5 @@
 //! Hand-written tweets whose label no reader would argue with: the scorer must get them all.
 
-use sentiment::lexicon::Lexicon;
 use sentiment::score::{DEFAULT_NEUTRAL_THRESHOLD, Label, Scorer};
 
 use Label::{Negative, Neutral, Positive};
@@ -44,7 +43,7 @@ const CASES: &[(&str, Label)] = &[
 
 #[test]
 fn known_tweets_get_the_obvious_label() {
-    let mut scorer = Scorer::new(Lexicon::shipped().expect("shipped lexicon parses"));
+    let mut scorer = Scorer::new();
     let mut wrong = Vec::new();
     for &(text, want) in CASES {
         let c = scorer.compound(text);

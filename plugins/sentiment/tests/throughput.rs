@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use sentiment::Sentiment;
 use sentiment::keywords::{KeywordList, Keywords};
-use sentiment::lexicon::Lexicon;
 use sentiment::score::Scorer;
 use sluice_plugin::{Emitter, Event, Transform};
 
@@ -22,7 +21,7 @@ const TWEETS: &[&str] = &[
 #[test]
 #[ignore = "timing; run in release with --ignored --nocapture"]
 fn per_tweet_time() {
-    let mut scorer = Scorer::new(Lexicon::shipped().expect("lexicon"));
+    let mut scorer = Scorer::new();
     let keywords = Keywords::shipped();
     let rounds = 200_000;
     let bytes: usize = TWEETS.iter().map(|t| t.len()).sum::<usize>() / TWEETS.len();

@@ -1,180 +1,92 @@
-//! Checks the scorer against `vader_sentiment` (a Rust port of VADER, dev-dependency only)
-//! on tweet-like sentences generated deterministically from the word lists below.
+//! The scorer against two oracles.
 //!
-//! Run with `cargo test -p sentiment --test vader_oracle -- --nocapture` to see the figures
-//! and the sentences where the two disagree.
+//! 1. Python's vaderSentiment 3.3.2, the scorer the seed systems used, through a recorded
+//!    fixture (`data/python_vader_3.3.2.jsonl`: 1,500 tweets from `corpus/` and 500 hostile
+//!    texts, each with Python's compound): every score must be identical. To re-record:
+//!    `cargo run -p sentiment --release --example corpus -- 99 1500 > t.jsonl`,
+//!    `python3 tests/test_vader.py hostile 7 500 >> t.jsonl` (from the repository root),
+//!    then `scripts/vader-oracle.py --with-text t.jsonl`, keeping `text` and `compound`.
+//!    `tests/test_vader.py` also checks fresh random sets against Python on every run.
+//! 2. The `vader_sentiment` crate (a Rust port, dev-dependency only) on 8,000 generated
+//!    tweets. The port is not Python's VADER: it drops one-byte tokens ("I", "a"), strips
+//!    punctuation off two-letter words ("no!"), counts a single '?' and subtracts emphasis
+//!    from a zero sum (a neutral question scores -0.0464), matches idioms and "kind of" by
+//!    substring (the "so" of "also" boosts), scales "but" by position and looks words up
+//!    case-insensitively. Measured against Python itself on this corpus it agrees on 99.7%
+//!    of generator labels but has only 61% of compounds within 0.01 (synthetic: 91.7% and
+//!    41%), so it bounds labels here and compounds are checked against Python above.
+//!
+//! Run with `cargo test -p sentiment --release --test vader_oracle -- --nocapture` to see
+//! the figures and a sample of the tweets where the scorer and the crate differ.
 
-use sentiment::lexicon::Lexicon;
+use sentiment::round4;
 use sentiment::score::{DEFAULT_NEUTRAL_THRESHOLD, Label, Scorer};
+use serde_json::Value;
 use vader_sentiment::SentimentIntensityAnalyzer;
 
-const SUBJECTS: &[&str] = &[
-    "this phone",
-    "the new update",
-    "my coffee",
-    "the movie",
-    "this game",
-    "the weather today",
-    "the service here",
-    "our team",
-    "the concert",
-    "this song",
-    "the food",
-    "my day",
-    "the traffic",
-    "the show",
-    "the hotel",
-    "the meeting",
-    "this book",
-    "the flight",
-];
-const POSITIVE: &[&str] = &[
-    "good",
-    "great",
-    "amazing",
-    "awesome",
-    "excellent",
-    "wonderful",
-    "beautiful",
-    "fun",
-    "nice",
-    "perfect",
-    "lovely",
-    "brilliant",
-    "fantastic",
-    "cool",
-    "fabulous",
-    "delightful",
-    "impressive",
-];
-const NEGATIVE: &[&str] = &[
-    "bad",
-    "terrible",
-    "awful",
-    "horrible",
-    "boring",
-    "sad",
-    "ugly",
-    "stupid",
-    "annoying",
-    "disappointing",
-    "lame",
-    "useless",
-    "disgusting",
-    "pathetic",
-    "miserable",
-    "dreadful",
-];
-const BOOSTERS: &[&str] = &[
-    "very",
-    "really",
-    "so",
-    "extremely",
-    "totally",
-    "absolutely",
-    "slightly",
-    "kinda",
-];
-const NEGATIONS: &[&str] = &["not", "never", "not really", "hardly ever"];
-const VERBS: &[(&str, bool)] = &[
-    ("love", true),
-    ("hate", false),
-    ("enjoy", true),
-    ("adore", true),
-    ("dislike", false),
-    ("can't stand", false),
-    ("appreciate", true),
-    ("despise", false),
-];
-const NEUTRAL: &[&str] = &[
-    "just got home from work",
-    "heading to the store to buy some milk",
-    "the meeting starts at 10 am",
-    "reading the news on the train",
-    "my flight lands at 6 tonight",
-    "we are moving to a new office next week",
-    "the package arrived this morning",
-    "watching the game with my brother",
-    "it is raining in london",
-    "new episode comes out on friday",
-    "finally finished the report",
-    "the bus is on time today",
-];
-const ENDINGS: &[&str] = &[
-    "", "!", ".", "!!", " lol", " :)", " :(", " 😊", " 😢", "...",
-];
+mod corpus;
 
-/// The generated corpus: 256 sentences mixing the patterns above.
-fn corpus() -> Vec<String> {
-    let pick = |list: &[&'static str], i: usize, salt: usize| {
-        list[(i * 7 + salt * 13 + i / list.len()) % list.len()]
-    };
-    (0..256)
-        .map(|i| {
-            let s = pick(SUBJECTS, i, 1);
-            let s2 = pick(SUBJECTS, i, 5);
-            let p = pick(POSITIVE, i, 2);
-            let n = pick(NEGATIVE, i, 3);
-            let adj = if i % 2 == 0 { p } else { n };
-            let end = pick(ENDINGS, i, 4);
-            match i % 8 {
-                0 => format!("{s} is {adj}{end}"),
-                1 => format!("{s} is {} {adj}{end}", pick(BOOSTERS, i, 6)),
-                2 => format!("{s} is {} {adj}{end}", pick(NEGATIONS, i, 7)),
-                3 if i % 16 == 3 => format!("{s} was {p} but {s2} was {n}{end}"),
-                3 => format!("{s} was {n} but {s2} was {p}{end}"),
-                4 => format!("{s} is {}{end}", adj.to_uppercase()),
-                5 => {
-                    let (verb, _) = VERBS[(i / 8) % VERBS.len()];
-                    format!("I {verb} {s}{end}")
-                }
-                6 => NEUTRAL[(i / 8) % NEUTRAL.len()].to_owned(),
-                _ => format!("{s} was {p} and {s2} was {p}, {} {n}", pick(BOOSTERS, i, 8)),
-            }
-        })
-        .collect()
-}
+const PYTHON: &str = include_str!("data/python_vader_3.3.2.jsonl");
 
 #[test]
-fn labels_agree_with_vader_on_generated_tweets() {
-    let mut ours = Scorer::new(Lexicon::shipped().expect("shipped lexicon parses"));
+fn matches_python_vader_on_recorded_texts() {
+    let mut ours = Scorer::new();
+    let (mut n, mut differ) = (0usize, Vec::new());
+    for (i, line) in PYTHON.lines().enumerate() {
+        let row: Value = serde_json::from_str(line).expect("fixture line is JSON");
+        let (Some(text), Some(want)) = (row["text"].as_str(), row["compound"].as_f64()) else {
+            panic!("fixture line {} lacks text or compound", i + 1);
+        };
+        n += 1;
+        let got = round4(ours.compound(text));
+        if got != want {
+            differ.push(format!("python {want:+.4}, ours {got:+.4}: {text:?}"));
+        }
+    }
+    println!(
+        "vaderSentiment 3.3.2 fixture: identical compound on {}/{n}",
+        n - differ.len()
+    );
+    assert_eq!(n, 2000);
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
+/// Agreement with the crate on one set: (same label, |compound difference| <= 0.01).
+fn against_crate(name: &str, tweets: &[String]) -> (f64, f64) {
+    let mut ours = Scorer::new();
     let vader = SentimentIntensityAnalyzer::new();
-    let sentences = corpus();
-    assert!(sentences.len() >= 200);
-    let (mut agree, mut abs_diff) = (0usize, 0.0f64);
-    for s in &sentences {
-        let a = ours.compound(s);
-        let b = vader
-            .polarity_scores(s)
-            .get("compound")
-            .copied()
-            .unwrap_or(f64::NAN);
+    let (mut same_label, mut close, mut shown) = (0usize, 0usize, 0);
+    for t in tweets {
+        let a = round4(ours.compound(t));
+        let b = round4(vader.polarity_scores(t)["compound"]);
         let (la, lb) = (
             Label::from_compound(a, DEFAULT_NEUTRAL_THRESHOLD),
             Label::from_compound(b, DEFAULT_NEUTRAL_THRESHOLD),
         );
-        if la == lb {
-            agree += 1;
-        } else {
-            println!("disagree: {s:?}: ours {a:.4} {la:?}, vader {b:.4} {lb:?}");
+        same_label += usize::from(la == lb);
+        close += usize::from((a - b).abs() <= 0.01);
+        if la != lb && shown < 8 {
+            shown += 1;
+            println!("  label differs: ours {a:+.4}, crate {b:+.4}: {t:?}");
         }
-        abs_diff += (a - b).abs();
     }
-    let n = sentences.len() as f64;
-    let agreement = agree as f64 / n;
-    let mean_abs = abs_diff / n;
+    let n = tweets.len() as f64;
+    let (labels, compounds) = (same_label as f64 / n, close as f64 / n);
     println!(
-        "vader oracle: {agree}/{} labels agree ({:.1}%), mean |compound difference| {mean_abs:.4}",
-        sentences.len(),
-        agreement * 100.0
+        "vader_sentiment crate, {} {name} tweets: labels agree on {:.2}%, \
+         |compound difference| <= 0.01 on {:.2}%",
+        tweets.len(),
+        labels * 100.0,
+        compounds * 100.0
     );
-    assert!(
-        agreement >= 0.85,
-        "label agreement {agreement:.3} below 0.85"
-    );
-    // Measured 0.0915 with the shipped lexicon; the bound leaves room for lexicon edits.
-    assert!(
-        mean_abs < 0.15,
-        "mean |compound difference| {mean_abs:.4} above 0.15"
-    );
+    (labels, compounds)
+}
+
+#[test]
+fn agrees_with_the_vader_sentiment_crate_on_generated_tweets() {
+    let (labels, _) = against_crate("generator", &corpus::generator_tweets(2026, 4000));
+    assert!(labels >= 0.98, "generator label agreement {labels:.4}");
+    // The rule-heavy set is where the port departs from Python most (see the header).
+    let (labels, _) = against_crate("synthetic", &corpus::synthetic_tweets(2026, 4000));
+    assert!(labels >= 0.90, "synthetic label agreement {labels:.4}");
 }
