@@ -40,6 +40,18 @@ HISTORY_STEP = 5
 HISTORY_SPAN = 600
 BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
 
+def documented_help():
+    """Help text per metric from docs/metrics.md, so the fake says what the doc says."""
+    out = {}
+    for line in (ROOT / "docs" / "metrics.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`sluice_"):
+            out[cells[0].strip("`")] = cells[3]
+    return out
+
+
+HELP = documented_help()
+
 HOSTILE = '<img src=x onerror="window.__sluiceXss=1"><script>window.__sluiceXss=1</script>'
 
 # name, state, reason, events/s, stop consuming at (seconds after start) or None
@@ -193,6 +205,7 @@ def metrics_text():
     out = []
 
     def family(name, kind, help_text, samples):
+        help_text = HELP.get(name, help_text)
         out.append(f"# HELP {name} {help_text}")
         out.append(f"# TYPE {name} {kind}")
         for labels, value in samples:
@@ -200,6 +213,7 @@ def metrics_text():
             out.append(f"{name}{{{lab}}} {value}")
 
     def histogram(name, help_text, series):
+        help_text = HELP.get(name, help_text)
         out.append(f"# HELP {name} {help_text}")
         out.append(f"# TYPE {name} histogram")
         for labels, count, mean in series:
