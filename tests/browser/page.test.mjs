@@ -62,6 +62,7 @@ let context;
 let page;
 let profile;
 const problems = { console: [], errors: [], outside: [], failed: [] };
+let breakingApi = false; // while a test cuts the API off on purpose
 
 before(async () => {
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-chromium-'));
@@ -74,7 +75,7 @@ before(async () => {
     deviceScaleFactor: 1,
   });
   page = context.pages()[0] || await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.console.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' && !breakingApi) problems.console.push(m.text()); });
   page.on('pageerror', (e) => problems.errors.push(String(e)));
   page.on('request', (r) => {
     const u = new URL(r.url());
@@ -209,6 +210,20 @@ test('text from the API is shown as text, never as markup', async () => {
     assert.deepEqual(tags, [], `markup from the API was rendered in ${list}`);
   }
   assert.equal(await page.evaluate(() => window.__sluiceXss), undefined);
+});
+
+test('a host that stops answering shows as an error, and recovery clears it', async () => {
+  breakingApi = true;
+  try {
+    await page.route('**/api/pipelines', (route) => route.abort());
+    await page.waitForSelector('#api-error:not([hidden])', { timeout: POLL_MS * 5 });
+    assert.match(await page.textContent('#api-error'), /api\/pipelines/);
+    await page.unroute('**/api/pipelines');
+    await page.waitForSelector('#api-error', { state: 'hidden', timeout: POLL_MS * 5 });
+  } finally {
+    await page.unroute('**/api/pipelines').catch(() => {});
+    breakingApi = false;
+  }
 });
 
 test('the answers view shows query results', async () => {

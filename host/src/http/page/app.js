@@ -113,9 +113,18 @@
   // ---- polling ----------------------------------------------------------------
 
   async function getJson(url) {
-    const r = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json' } });
-    if (!r.ok) throw new Error(`${url} answered HTTP ${r.status}`);
-    return r.json();
+    // a host that stops answering must show as an error, not freeze the page
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), 10000);
+    try {
+      const r = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json' }, signal: ctl.signal });
+      if (!r.ok) throw new Error(`${url} answered HTTP ${r.status}`);
+      return await r.json();
+    } catch (e) {
+      throw ctl.signal.aborted ? new Error(`${url} did not answer in 10 s`) : e;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   const failures = {};
@@ -375,9 +384,9 @@
     if (document.hidden) return;
     try {
       renderPipelines(await getJson('api/pipelines'));
-      reportFailure('pipelines', null);
+      reportFailure('/api/pipelines', null);
     } catch (e) {
-      reportFailure('pipelines', e);
+      reportFailure('/api/pipelines', e);
     }
   }
 
@@ -595,9 +604,9 @@
     if (document.hidden || currentView() !== 'answers') return;
     try {
       renderAnswers(await getJson('api/answers'));
-      reportFailure('answers', null);
+      reportFailure('/api/answers', null);
     } catch (e) {
-      reportFailure('answers', e);
+      reportFailure('/api/answers', e);
     }
   }
 
