@@ -7,7 +7,9 @@
 #   4 the Kafka broker restarted under load (a private broker)
 #   5 10,000 poison events among good ones, through validate
 #   6 hostile plugins beside a healthy pipeline, quarantine lifted by swaps
-# Needs the shared services (`scripts/services.sh up`); 3 and 4 start their own on
+#   7 ClickHouse frozen (SIGSTOP, 20 to 80 s) while a third host joins or leaves, 20
+#     rounds: the fence between owners keeps a late insert of an old owner out
+# Needs the shared services (`scripts/services.sh up`); 3, 4 and 7 start their own on
 # other ports and run directories and stop them afterwards.
 #
 #   scripts/chaos.sh [TEST FILTER]     e.g. scripts/chaos.sh chaos_3

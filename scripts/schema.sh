@@ -5,6 +5,7 @@
 # On a server from 22.2 on it then applies sql/modern/: LowCardinality columns,
 # codecs, and the non-replicated deduplication window that the host's
 # insert_deduplication_token needs. The 18.16 server here gets the plain DDL.
+# Host tables made by an older version get the `_topic_id` column.
 #
 #   scripts/schema.sh [DATABASE]     (default: $SLUICE_CLICKHOUSE_DATABASE or "default")
 set -euo pipefail
@@ -24,5 +25,14 @@ for f in "${files[@]}"; do
     echo "schema.sh: $f failed: $out" >&2
     exit 1
   fi
+done
+# Tables made before the host recorded topic IDs get the column (the host also works
+# without it, but then a re-created topic is caught only when its marks run past the
+# partition's end).
+missing="$(curl -fsS "$url/" --data-binary "SELECT name FROM system.tables WHERE database = '$db' AND name IN (SELECT table FROM system.columns WHERE database = '$db' AND name = '_offset') AND name NOT IN (SELECT table FROM system.columns WHERE database = '$db' AND name = '_topic_id') FORMAT TSV")"
+for t in $missing; do
+  curl -fsS "$url/?database=$db" --data-binary "ALTER TABLE \`$t\` ADD COLUMN _topic_id String AFTER _topic" >/dev/null \
+    || { echo "schema.sh: adding _topic_id to $t failed" >&2; exit 1; }
+  echo "schema.sh: added _topic_id to $t"
 done
 echo "schema.sh: applied ${#files[@]} DDL files to $db (ClickHouse $version)"

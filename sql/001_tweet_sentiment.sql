@@ -1,5 +1,6 @@
 -- Seed 000: scored tweets, one row per tweet, written by the sentiment plugin.
--- `_topic/_partition/_offset` record each row's Kafka source: the host resumes after
+-- `_topic/_topic_id/_partition/_offset` record each row's Kafka source (the topic ID tells
+-- a re-created topic from the old one): the host resumes after
 -- the highest offset found here, which is what makes delivery exactly-once.
 CREATE TABLE IF NOT EXISTS tweet_sentiment
 (
@@ -13,6 +14,7 @@ CREATE TABLE IF NOT EXISTS tweet_sentiment
     sentiment_score Float32,
     keywords Array(String),
     _topic String,
+    _topic_id String,
     _partition Int32,
     _offset Int64,
     _plugin_version String,

@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS dead_letters
     payload String,
     failed_at DateTime,
     _topic String,
+    _topic_id String,
     _partition Int32,
     _offset Int64,
     _plugin_version String

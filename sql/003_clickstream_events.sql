@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS clickstream_events
     referrer String,
     session_id String,
     _topic String,
+    _topic_id String,
     _partition Int32,
     _offset Int64,
     _plugin_version String,

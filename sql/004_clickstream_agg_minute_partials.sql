@@ -9,6 +9,7 @@ CREATE TABLE IF NOT EXISTS clickstream_agg_minute_partials
     hits UInt64,
     users Array(String),
     _topic String,
+    _topic_id String,
     _partition Int32,
     _offset Int64,
     _plugin_version String

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS ecommerce_events
     day_of_week UInt8,
     timestamp DateTime,
     _topic String,
+    _topic_id String,
     _partition Int32,
     _offset Int64,
     _plugin_version String

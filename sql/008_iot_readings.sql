@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS iot_readings
     hour UInt8,
     timestamp DateTime,
     _topic String,
+    _topic_id String,
     _partition Int32,
     _offset Int64,
     _plugin_version String

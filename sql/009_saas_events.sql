@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS saas_events
     hour UInt8,
     timestamp DateTime,
     _topic String,
+    _topic_id String,
     _partition Int32,
     _offset Int64,
     _plugin_version String

@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS ecommerce_agg
     revenue Float64,
     users Array(String),
     _topic String,
+    _topic_id String,
     _partition Int32,
     _offset Int64,
     _plugin_version String

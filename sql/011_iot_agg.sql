@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS iot_agg
     value_min Nullable(Float64),
     value_max Nullable(Float64),
     _topic String,
+    _topic_id String,
     _partition Int32,
     _offset Int64,
     _plugin_version String

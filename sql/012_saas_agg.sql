@@ -8,6 +8,7 @@ CREATE TABLE IF NOT EXISTS saas_agg
     events UInt64,
     tenants Array(String),
     _topic String,
+    _topic_id String,
     _partition Int32,
     _offset Int64,
     _plugin_version String

@@ -17,9 +17,9 @@ URL = os.environ.get("SLUICE_CLICKHOUSE_URL", "http://127.0.0.1:8123")
 
 # Rows that exercise every column the queries read.
 SAMPLE_TWEETS = [
-    "('a','u1','I love it',toDateTime('2026-01-01 00:00:10'),['x'],'en','positive',0.6,['love'],'tweets',0,1,'v1',now())",
-    "('b','u2','meh',toDateTime('2026-01-01 00:01:10'),[],'en','neutral',0.0,['meh'],'tweets',1,2,'v1',now())",
-    "('c','u3','awful day',toDateTime('2026-01-01 00:01:20'),[],'en','negative',-0.5,['awful','day'],'tweets',2,3,'v1',now())",
+    "('a','u1','I love it',toDateTime('2026-01-01 00:00:10'),['x'],'en','positive',0.6,['love'],'tweets','tid',0,1,'v1',now())",
+    "('b','u2','meh',toDateTime('2026-01-01 00:01:10'),[],'en','neutral',0.0,['meh'],'tweets','tid',1,2,'v1',now())",
+    "('c','u3','awful day',toDateTime('2026-01-01 00:01:20'),[],'en','negative',-0.5,['awful','day'],'tweets','tid',2,3,'v1',now())",
 ]
 
 

@@ -213,6 +213,8 @@ fn part2(runtime: &Runtime) {
     let config = PipelineConfig {
         name: "bench".into(),
         topics: vec!["bench".into()],
+        topic_patterns: vec![],
+        kafka: Default::default(),
         group: "bench".into(),
         plugins: vec![PluginSpec {
             path: path.clone(),
@@ -295,6 +297,8 @@ async fn end_to_end(
     let config = PipelineConfig {
         name: label.into(),
         topics: vec![topic.into()],
+        topic_patterns: vec![],
+        kafka: Default::default(),
         group: format!("bench-{label}-{}", std::process::id()),
         plugins: plugin
             .map(|p| {
@@ -314,13 +318,11 @@ async fn end_to_end(
         workers: 2,
     };
     let services = sluice_host::Services {
-        brokers: svc.brokers.clone(),
-        clickhouse: ClickHouseConfig {
-            url: svc.clickhouse_url.clone(),
-            database: db.clone(),
-            user: "default".into(),
-            password: String::new(),
+        kafka: sluice_host::source::settings::KafkaSettings {
+            brokers: Some(svc.brokers.clone()),
+            ..Default::default()
         },
+        clickhouse: ClickHouseConfig::local(&svc.clickhouse_url, &db),
     };
     let stats = Arc::new(Stats::default());
     let shutdown = CancellationToken::new();
@@ -363,7 +365,10 @@ async fn part3(runtime: &Runtime) {
         plugin: wasm("generator"),
         plugin_config: r#"{"kind":"tweets"}"#.into(),
         seed: 42,
-        brokers: svc.brokers.clone(),
+        kafka: sluice_host::source::settings::KafkaSettings {
+            brokers: Some(svc.brokers.clone()),
+            ..Default::default()
+        },
         topic: topic.clone(),
         partitions: 3,
         rate: 0,

@@ -1,38 +1,111 @@
 //! The admin HTTP API: list pipelines with their active plugin versions, swap a
-//! plugin, roll one back. It loads code into the host and has no authentication, so
-//! it is off unless `--admin ADDR` is given; bind it to loopback.
+//! plugin, roll one back, resume a quarantined pipeline. It can replace the code that
+//! processes every record, so mutating routes need a bearer token when one is set,
+//! and a token is required to listen anywhere but loopback (see docs/security.md).
 //!
 //! - `GET  /pipelines`: every pipeline's status (versions by content hash, state).
 //! - `POST /pipelines/{name}/plugins/{index}[?file=NAME.wasm]`: body is the new
 //!   `.wasm` (any content type; `file` names it in messages and dead letters), or
-//!   JSON `{"path": "..."}` naming a file the host can read.
+//!   JSON `{"path": "..."}` naming a regular file under the allowed directories.
 //! - `POST /pipelines/{name}/plugins/{index}/rollback`: back to the previous version.
 //! - `POST /pipelines/{name}/resume`: lift a quarantine once its cause is fixed
 //!   (a sink the host could not write to: a password, a permission, a view).
 //!
-//! A refused swap answers 422 with the reason; the old version keeps running.
+//! A refused swap answers 422 with the reason; the old version keeps running. An
+//! upload over the cap is answered 413 without reading the rest; a second swap of
+//! the same pipeline while one is checked gets 409, more than a few at once 429.
 
+use std::collections::HashMap;
+use std::io::Read;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::pipeline::control::{PipelineControl, Refusal};
+use crate::secret::Secret;
 
-/// Largest plugin upload accepted.
-const MAX_UPLOAD: usize = 256 << 20;
+/// The default cap on a plugin upload or a plugin file read by path.
+pub const DEFAULT_MAX_UPLOAD: usize = 64 << 20;
+/// Swaps checked at once, across all pipelines: each compiles a component, which takes
+/// memory and a core while it runs.
+const SWAPS_AT_ONCE: usize = 2;
+/// Longest a swap's check (read, compile, init, canary) may take before the request
+/// is answered 504; the check itself runs on off the data path and is then dropped.
+const SWAP_TIMEOUT: Duration = Duration::from_secs(120);
 
-type Controls = Arc<Vec<Arc<PipelineControl>>>;
+/// How the admin API is reached and guarded.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The bearer token mutating routes need (and every route, off loopback).
+    pub token: Option<Secret>,
+    /// Largest plugin accepted, uploaded or read by path.
+    pub max_upload: usize,
+    /// Directories a swap by path may read from, besides those of each pipeline's
+    /// configured plugins.
+    pub swap_dirs: Vec<PathBuf>,
+}
+
+impl AdminConfig {
+    /// A config on `addr` with no token, the default cap and no extra directories.
+    pub fn on(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            token: None,
+            max_upload: DEFAULT_MAX_UPLOAD,
+            swap_dirs: Vec::new(),
+        }
+    }
+
+    /// Refuses to listen off loopback without a token: anyone who reaches the port
+    /// could replace the code that processes every record.
+    pub fn check(&self) -> Result<()> {
+        if !self.addr.ip().is_loopback() && self.token.is_none() {
+            bail!(
+                "the admin API would listen on {} without a token, and anyone who reaches it could replace the plugins; set SLUICE_ADMIN_TOKEN (or --admin-token-file), or listen on 127.0.0.1",
+                self.addr
+            );
+        }
+        if self.token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            bail!(
+                "the admin token is shorter than 16 characters; use a long random one (e.g. `openssl rand -hex 32`)"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Shared by the routes.
+struct AdminState {
+    controls: Vec<Arc<PipelineControl>>,
+    token: Option<[u8; 32]>,
+    /// Whether read-only routes need the token too (listening off loopback).
+    guard_reads: bool,
+    max_upload: usize,
+    swap_dirs: Vec<PathBuf>,
+    swaps: Arc<Semaphore>,
+    swapping: Mutex<HashMap<String, ()>>,
+}
+
+type Shared = Arc<AdminState>;
 
 /// An API error body: what went wrong, and a code to branch on.
 #[derive(Debug, Serialize, Deserialize)]
@@ -55,18 +128,29 @@ struct ByPath {
     path: PathBuf,
 }
 
-/// Binds `addr` and serves until `shutdown`; returns the bound address (port 0
-/// picks a free one) once it is listening.
+/// Binds the admin address and serves until `shutdown`; returns the bound address
+/// (port 0 picks a free one) once it is listening.
 pub async fn serve(
-    addr: SocketAddr,
+    config: AdminConfig,
     controls: Vec<Arc<PipelineControl>>,
     shutdown: CancellationToken,
 ) -> Result<SocketAddr> {
+    config.check()?;
+    let addr = config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr} for the admin API; pass another --admin address")
     })?;
     let bound = listener.local_addr()?;
-    let app = router(Arc::new(controls));
+    let state = Arc::new(AdminState {
+        controls,
+        token: config.token.as_ref().map(|t| digest(t.expose().as_bytes())),
+        guard_reads: !addr.ip().is_loopback(),
+        max_upload: config.max_upload,
+        swap_dirs: config.swap_dirs,
+        swaps: Arc::new(Semaphore::new(SWAPS_AT_ONCE)),
+        swapping: Mutex::new(HashMap::new()),
+    });
+    let app = router(state);
     tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
@@ -79,23 +163,70 @@ pub async fn serve(
     Ok(bound)
 }
 
-fn router(controls: Controls) -> Router {
-    Router::new()
-        .route("/pipelines", get(list))
+fn router(state: Shared) -> Router {
+    let mutating = Router::new()
         .route("/pipelines/{name}/plugins/{index}", post(swap))
         .route("/pipelines/{name}/plugins/{index}/rollback", post(rollback))
         .route("/pipelines/{name}/resume", post(resume))
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD))
-        .with_state(controls)
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let reading = Router::new()
+        .route("/pipelines", get(list))
+        .route_layer(middleware::from_fn_with_state(state.clone(), guard_reads));
+    mutating.merge(reading).with_state(state)
 }
 
-async fn list(State(controls): State<Controls>) -> Response {
-    let all: Vec<_> = controls.iter().map(|c| c.status()).collect();
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Whether the request carries the token, compared in constant time (hashes of equal
+/// length, so neither the token's bytes nor its length leak through timing).
+fn authorized(state: &AdminState, headers: &HeaderMap) -> bool {
+    let Some(want) = &state.token else {
+        return true;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    bool::from(digest(given.as_bytes()).ct_eq(want))
+}
+
+fn unauthorized() -> Response {
+    let mut r = error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this route needs the admin token: send `Authorization: Bearer TOKEN` (host commands read SLUICE_ADMIN_TOKEN or --admin-token-file)".into(),
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    r
+}
+
+async fn require_token(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    if !authorized(&state, request.headers()) {
+        return unauthorized();
+    }
+    next.run(request).await
+}
+
+async fn guard_reads(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    if state.guard_reads && !authorized(&state, request.headers()) {
+        return unauthorized();
+    }
+    next.run(request).await
+}
+
+async fn list(State(state): State<Shared>) -> Response {
+    let all: Vec<_> = state.controls.iter().map(|c| c.status()).collect();
     Json(all).into_response()
 }
 
-fn find(controls: &Controls, name: &str) -> Option<Arc<PipelineControl>> {
-    controls.iter().find(|c| c.name() == name).cloned()
+fn find(state: &AdminState, name: &str) -> Option<Arc<PipelineControl>> {
+    state.controls.iter().find(|c| c.name() == name).cloned()
 }
 
 fn no_such_pipeline(name: &str) -> Response {
@@ -126,22 +257,223 @@ fn refused(refusal: Refusal) -> Response {
     error(status, refusal.code(), refusal.to_string())
 }
 
+fn too_large(cap: usize) -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        format!(
+            "the plugin is over the {} MiB cap (--admin-max-upload-mib)",
+            cap >> 20
+        ),
+    )
+}
+
+/// Marks a pipeline as having a swap under way until dropped.
+struct SwapSlot {
+    state: Shared,
+    name: String,
+}
+
+impl Drop for SwapSlot {
+    fn drop(&mut self) {
+        let mut busy = self
+            .state
+            .swapping
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        busy.remove(&self.name);
+    }
+}
+
+/// Reads a body up to `cap` bytes: 413 from the declared length before anything is
+/// read, or as soon as the stream passes the cap, without buffering the rest.
+async fn read_capped(headers: &HeaderMap, body: Body, cap: usize) -> Result<Vec<u8>, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(too_large(cap));
+    }
+    match http_body_util::Limited::new(body, cap).collect().await {
+        Ok(collected) => Ok(collected.to_bytes().to_vec()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large(cap))
+        }
+        Err(e) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!("reading the upload: {e}"),
+        )),
+    }
+}
+
+/// The directories a swap by path may read from for `control`: those of its
+/// configured plugins and the extra ones given, canonical.
+fn allowed_dirs(state: &AdminState, control: &PipelineControl) -> Vec<PathBuf> {
+    control
+        .config()
+        .plugins
+        .iter()
+        .filter_map(|p| p.path.parent().map(FsPath::to_path_buf))
+        .chain(state.swap_dirs.iter().cloned())
+        .filter_map(|d| {
+            let d = if d.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                d
+            };
+            d.canonicalize().ok()
+        })
+        .collect()
+}
+
+/// Why a path may not be read for a swap (a 4xx, with the rule).
+#[derive(Debug)]
+struct PathRefused(StatusCode, String);
+
+/// Reads a plugin by path for a swap: only a regular file, under an allowed directory
+/// (after following symlinks), at most `cap` bytes, opened without blocking (a FIFO
+/// swapped in after the check cannot hang the read).
+fn read_plugin_file(
+    path: &FsPath,
+    allowed: &[PathBuf],
+    cap: usize,
+) -> Result<Vec<u8>, PathRefused> {
+    let shown = path.display();
+    let real = path.canonicalize().map_err(|e| {
+        PathRefused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("cannot read {shown}: {e}"),
+        )
+    })?;
+    if !allowed.iter().any(|dir| real.starts_with(dir)) {
+        return Err(PathRefused(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{shown} is outside the directories swaps may read from ({}); upload the file instead, or allow its directory with --admin-swap-dir",
+                allowed
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let not_regular = |what: &str| {
+        PathRefused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{shown} is {what}, not a regular file; a swap reads only plugin files"),
+        )
+    };
+    let meta = std::fs::metadata(&real).map_err(|e| {
+        PathRefused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("cannot read {shown}: {e}"),
+        )
+    })?;
+    if meta.is_dir() {
+        return Err(not_regular("a directory"));
+    }
+    if !meta.is_file() {
+        return Err(not_regular("a device, FIFO or socket"));
+    }
+    if meta.len() > cap as u64 {
+        return Err(PathRefused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{shown} is {} MiB, over the {} MiB cap",
+                meta.len() >> 20,
+                cap >> 20
+            ),
+        ));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NONBLOCK | libc::O_NOFOLLOW,
+    );
+    let file = options.open(&real).map_err(|e| {
+        PathRefused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("cannot open {shown}: {e}"),
+        )
+    })?;
+    // Checked again on the open file: the path may have been swapped meanwhile.
+    match file.metadata() {
+        Ok(m) if m.is_file() => {}
+        _ => return Err(not_regular("no longer a regular file")),
+    }
+    let mut bytes = Vec::new();
+    file.take(cap as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            PathRefused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("cannot read {shown}: {e}"),
+            )
+        })?;
+    if bytes.len() > cap {
+        return Err(PathRefused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{shown} grew over the {} MiB cap while it was read",
+                cap >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 async fn swap(
-    State(controls): State<Controls>,
+    State(state): State<Shared>,
     Path((name, index)): Path<(String, usize)>,
     Query(upload): Query<Upload>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let Some(control) = find(&controls, &name) else {
+    let Some(control) = find(&state, &name) else {
         return no_such_pipeline(&name);
     };
+    // Taken before the body is read, so refused requests cost no memory.
+    let slot = {
+        let mut busy = state.swapping.lock().unwrap_or_else(|e| e.into_inner());
+        if busy.contains_key(&name) {
+            return error(
+                StatusCode::CONFLICT,
+                "swap-in-progress",
+                format!("a swap of pipeline `{name}` is being checked; try again when it is done"),
+            );
+        }
+        busy.insert(name.clone(), ());
+        SwapSlot {
+            state: state.clone(),
+            name: name.clone(),
+        }
+    };
+    let Ok(permit) = state.swaps.clone().try_acquire_owned() else {
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            format!("{SWAPS_AT_ONCE} swaps are being checked already; try again shortly"),
+        );
+    };
+    let cap = state.max_upload;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let (path, bytes) = if is_json {
-        let by_path: ByPath = match serde_json::from_slice(&body) {
+        let raw = match read_capped(&headers, body, 64 << 10).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let by_path: ByPath = match serde_json::from_slice(&raw) {
             Ok(p) => p,
             Err(e) => {
                 return error(
@@ -151,42 +483,72 @@ async fn swap(
                 );
             }
         };
-        match std::fs::read(&by_path.path) {
-            Ok(b) => (Some(by_path.path), b),
-            Err(e) => {
-                return refused(Refusal::Load(format!(
-                    "cannot read {}: {e}",
-                    by_path.path.display()
-                )));
+        let allowed = allowed_dirs(&state, &control);
+        let path = by_path.path.clone();
+        let read = tokio::task::spawn_blocking(move || read_plugin_file(&path, &allowed, cap));
+        match tokio::time::timeout(Duration::from_secs(30), read).await {
+            Ok(Ok(Ok(bytes))) => (Some(by_path.path), bytes),
+            Ok(Ok(Err(PathRefused(status, message)))) => {
+                return error(status, "path-refused", message);
+            }
+            Ok(Err(e)) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    format!("read task failed: {e}"),
+                );
+            }
+            Err(_) => {
+                return error(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "timeout",
+                    format!("reading {} took over 30 s", by_path.path.display()),
+                );
             }
         }
     } else {
+        let bytes = match read_capped(&headers, body, cap).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
         // Only the file name is kept: it labels the plugin, nothing is read from it.
         let label = upload
             .file
             .as_deref()
-            .and_then(|f| std::path::Path::new(f).file_name())
+            .and_then(|f| FsPath::new(f).file_name())
             .map(PathBuf::from);
-        (label, body.to_vec())
+        (label, bytes)
     };
-    let result =
-        tokio::task::spawn_blocking(move || control.swap(index, path.as_deref(), &bytes)).await;
-    match result {
-        Ok(Ok(report)) => Json(report).into_response(),
-        Ok(Err(refusal)) => refused(refusal),
-        Err(e) => error(
+    let task = tokio::task::spawn_blocking(move || {
+        // The slot and permit are held until the check is really over, even when the
+        // request has timed out.
+        let _hold = (slot, permit);
+        control.swap(index, path.as_deref(), &bytes)
+    });
+    match tokio::time::timeout(SWAP_TIMEOUT, task).await {
+        Ok(Ok(Ok(report))) => Json(report).into_response(),
+        Ok(Ok(Err(refusal))) => refused(refusal),
+        Ok(Err(e)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             format!("swap task failed: {e}"),
+        ),
+        Err(_) => error(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            format!(
+                "checking the plugin took over {} s; it is still being checked, and takes effect only if it passes",
+                SWAP_TIMEOUT.as_secs()
+            ),
         ),
     }
 }
 
 async fn rollback(
-    State(controls): State<Controls>,
+    State(state): State<Shared>,
     Path((name, index)): Path<(String, usize)>,
 ) -> Response {
-    let Some(control) = find(&controls, &name) else {
+    let Some(control) = find(&state, &name) else {
         return no_such_pipeline(&name);
     };
     match tokio::task::spawn_blocking(move || control.rollback(index)).await {
@@ -209,8 +571,8 @@ pub struct ResumeReport {
     pub lifted: String,
 }
 
-async fn resume(State(controls): State<Controls>, Path(name): Path<String>) -> Response {
-    let Some(control) = find(&controls, &name) else {
+async fn resume(State(state): State<Shared>, Path(name): Path<String>) -> Response {
+    let Some(control) = find(&state, &name) else {
         return no_such_pipeline(&name);
     };
     match control.resume() {
@@ -227,6 +589,65 @@ async fn resume(State(controls): State<Controls>, Path(name): Path<String>) -> R
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sluice-admin-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("dir");
+        d.canonicalize().expect("canonical")
+    }
+
+    #[test]
+    fn only_regular_files_under_allowed_directories_are_read() {
+        let allowed = dir("allowed");
+        let outside = dir("outside");
+        let ok = allowed.join("p.wasm");
+        std::fs::write(&ok, b"\0asm").expect("write");
+        assert_eq!(
+            read_plugin_file(&ok, std::slice::from_ref(&allowed), 1 << 20).expect("reads"),
+            b"\0asm"
+        );
+        let secret = outside.join("secret");
+        std::fs::write(&secret, b"x").expect("write");
+        let escape = allowed.join("escape.wasm");
+        let _ = std::fs::remove_file(&escape);
+        std::os::unix::fs::symlink(&secret, &escape).expect("symlink");
+        let e = read_plugin_file(&escape, std::slice::from_ref(&allowed), 1 << 20)
+            .expect_err("escapes");
+        assert_eq!(e.0, StatusCode::FORBIDDEN, "{e:?}");
+        let e =
+            read_plugin_file(&allowed, std::slice::from_ref(&allowed), 1 << 20).expect_err("a dir");
+        assert!(e.1.contains("a directory"), "{e:?}");
+        let e = read_plugin_file(FsPath::new("/dev/zero"), &[PathBuf::from("/dev")], 1 << 20)
+            .expect_err("a device");
+        assert!(e.1.contains("not a regular file"), "{e:?}");
+        let e = read_plugin_file(&ok, std::slice::from_ref(&allowed), 2).expect_err("over the cap");
+        assert_eq!(e.0, StatusCode::PAYLOAD_TOO_LARGE);
+        std::fs::remove_dir_all(&allowed).ok();
+        std::fs::remove_dir_all(&outside).ok();
+    }
+
+    #[test]
+    fn off_loopback_needs_a_long_token() {
+        let mut c = AdminConfig::on("0.0.0.0:8089".parse().expect("addr"));
+        assert!(
+            c.check()
+                .expect_err("no token")
+                .to_string()
+                .contains("SLUICE_ADMIN_TOKEN")
+        );
+        c.token = Some(Secret::new("short"));
+        assert!(c.check().is_err());
+        c.token = Some(Secret::new("0123456789abcdef0123"));
+        c.check().expect("a token");
+        AdminConfig::on("127.0.0.1:8089".parse().expect("addr"))
+            .check()
+            .expect("loopback needs none");
+    }
+}
+
 /// The client side, for `host plugin swap|rollback|list`: one request to a running
 /// host's admin API, with errors that say what to check.
 pub mod client {
@@ -239,13 +660,34 @@ pub mod client {
 
     use super::{ApiError, ResumeReport};
     use crate::pipeline::control::{PipelineStatus, SwapReport};
+    use crate::secret::Secret;
+
+    /// The token every request of this process sends, set once by the command line.
+    static TOKEN: std::sync::OnceLock<Option<Secret>> = std::sync::OnceLock::new();
+
+    /// Sets the token requests send (from --admin-token-file); without it they send
+    /// SLUICE_ADMIN_TOKEN if that is set.
+    pub fn use_token(token: Option<Secret>) {
+        let _ = TOKEN.set(token);
+    }
+
+    fn token() -> Option<Secret> {
+        match TOKEN.get() {
+            Some(t) => t.clone(),
+            None => std::env::var("SLUICE_ADMIN_TOKEN").ok().map(Secret::new),
+        }
+    }
 
     async fn call(method: &str, url: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>)> {
         let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(url)
-            .header("content-type", "application/wasm")
+            .header("content-type", "application/wasm");
+        if let Some(token) = token() {
+            request = request.header("authorization", format!("Bearer {}", token.expose()));
+        }
+        let request = request
             .body(Full::new(Bytes::from(body)))
             .with_context(|| format!("bad admin URL {url}"))?;
         let response = client.request(request).await.with_context(|| {

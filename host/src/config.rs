@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::runtime::{SandboxGrants, SandboxLimits};
 use crate::sink::clickhouse::check_identifier;
+use crate::source::settings::KafkaSettings;
 
 /// One plugin in a chain and the config string it is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +32,12 @@ pub struct PipelineConfig {
     pub name: String,
     /// Kafka topics to consume.
     pub topics: Vec<String>,
+    /// Regular expressions (POSIX extended, as librdkafka reads them) naming more
+    /// topics to consume, matched against the cluster's topics as they come and go.
+    pub topic_patterns: Vec<String>,
+    /// This pipeline's Kafka settings, over the command line's (brokers, security,
+    /// pass-through options).
+    pub kafka: KafkaSettings,
     /// Kafka consumer group; one pipeline per group.
     pub group: String,
     /// Plugins run in order; none means payloads go to the table as they are.
@@ -62,7 +69,16 @@ pub struct PipelineDraft {
     #[serde(default)]
     pub name: Option<String>,
     /// Kafka topics to consume.
+    #[serde(default)]
     pub topics: Vec<String>,
+    /// Regular expressions naming more topics to consume (`events\\..*`); matched as
+    /// topics are created. A topic name itself is never read as a pattern.
+    #[serde(default)]
+    pub topic_patterns: Vec<String>,
+    /// Kafka settings for this pipeline, over the command line's: `brokers`,
+    /// `security_protocol`, `sasl_*`, `ssl_*`, `oidc`, and `options` passed through.
+    #[serde(default)]
+    pub kafka: KafkaSettings,
     /// Kafka consumer group; defaults to `sluice-NAME`.
     #[serde(default)]
     pub group: Option<String>,
@@ -150,6 +166,8 @@ impl PipelineConfig {
             group: draft.group.unwrap_or_else(|| format!("sluice-{name}")),
             name,
             topics: draft.topics,
+            topic_patterns: draft.topic_patterns,
+            kafka: draft.kafka,
             plugins,
             table: draft.table,
             outputs: draft.outputs.into_iter().collect(),
@@ -169,8 +187,25 @@ impl PipelineConfig {
         if self.name.trim().is_empty() {
             bail!("a pipeline has an empty name; give it a name");
         }
-        if self.topics.is_empty() || self.topics.iter().any(|t| t.trim().is_empty()) {
-            bail!("pipeline {}: no topic given; pass --topic NAME", self.name);
+        if self.topics.is_empty() && self.topic_patterns.is_empty() {
+            bail!(
+                "pipeline {}: no topic given; pass --topic NAME (or --topic-pattern REGEX)",
+                self.name
+            );
+        }
+        for topic in &self.topics {
+            check_topic_name(topic).map_err(|e| anyhow::anyhow!("pipeline {}: {e}", self.name))?;
+        }
+        self.kafka
+            .validate()
+            .map_err(|e| anyhow::anyhow!("pipeline {}: {e}", self.name))?;
+        for pattern in &self.topic_patterns {
+            if pattern.trim().is_empty() {
+                bail!(
+                    "pipeline {}: an empty topic pattern; give a regular expression such as 'events\\..*'",
+                    self.name
+                );
+            }
         }
         check_identifier(&self.table)?;
         check_identifier(&self.dead_letter_table)?;
@@ -199,6 +234,30 @@ impl PipelineConfig {
         }
         Ok(())
     }
+}
+
+/// Checks a topic name against Kafka's rules (1 to 249 of `[a-zA-Z0-9._-]`, not `.` or
+/// `..`), so a name Kafka cannot hold fails at start with the rule, and a name that
+/// librdkafka would take as a regular expression (it starts with `^`) is never one.
+pub fn check_topic_name(topic: &str) -> Result<()> {
+    if let Some(pattern) = topic.strip_prefix('^') {
+        bail!(
+            "topic `{topic}` starts with `^`, which would subscribe to a pattern; topic names cannot hold it. For a pattern, pass --topic-pattern '{pattern}' (topic_patterns in a config file)"
+        );
+    }
+    let ok = !topic.is_empty()
+        && topic.len() <= 249
+        && topic != "."
+        && topic != ".."
+        && topic
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !ok {
+        bail!(
+            "`{topic}` is not a Kafka topic name; use 1 to 249 letters, digits, '.', '_' or '-' (and not `.` or `..`)"
+        );
+    }
+    Ok(())
 }
 
 fn resolve(base: &Path, path: PathBuf) -> PathBuf {
@@ -386,6 +445,8 @@ mod tests {
         PipelineConfig {
             name: "p".into(),
             topics: vec!["tweets".into()],
+            topic_patterns: vec![],
+            kafka: KafkaSettings::default(),
             group: "g".into(),
             plugins: vec![],
             table: "tweet_sentiment".into(),
@@ -402,6 +463,25 @@ mod tests {
     #[test]
     fn accepts_a_plain_pipeline() {
         base().validate().expect("valid");
+    }
+
+    #[test]
+    fn topic_names_follow_kafkas_rules_and_patterns_are_explicit() {
+        for bad in ["", ".", "..", "a b", "é", "t/x", &"x".repeat(250)] {
+            let err = check_topic_name(bad).expect_err(bad).to_string();
+            assert!(err.contains("1 to 249"), "{err}");
+        }
+        let err = check_topic_name("^events.*")
+            .expect_err("pattern")
+            .to_string();
+        assert!(err.contains("--topic-pattern 'events.*'"), "{err}");
+        for good in ["tweets", "a.b_c-1", &"x".repeat(249)] {
+            check_topic_name(good).expect(good);
+        }
+        let mut c = base();
+        c.topics.clear();
+        c.topic_patterns.push("events\\..*".into());
+        c.validate().expect("a pattern alone is enough");
     }
 
     #[test]

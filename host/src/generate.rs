@@ -10,13 +10,14 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use tokio_util::sync::CancellationToken;
 
 use crate::runtime::{GeneratorInstance, Plugin, PluginKind, Runtime, SandboxLimits};
+use crate::source::kafka::{ErrorContext, LastError, check_reachable};
+use crate::source::settings::KafkaSettings;
 
 /// What `host generate` should produce, and where.
 #[derive(Debug, Clone)]
@@ -27,8 +28,8 @@ pub struct GenerateConfig {
     pub plugin_config: String,
     /// Seed: the same seed and config always give the same records.
     pub seed: u64,
-    /// Kafka bootstrap servers.
-    pub brokers: String,
+    /// How to reach and log in to Kafka.
+    pub kafka: KafkaSettings,
     /// Target topic.
     pub topic: String,
     /// Partitions for the topic if it has to be created.
@@ -48,9 +49,16 @@ struct Deliveries {
     failed: AtomicU64,
 }
 
-struct DeliveryContext(Arc<Deliveries>);
+struct DeliveryContext(Arc<Deliveries>, Arc<LastError>);
 
-impl ClientContext for DeliveryContext {}
+impl ClientContext for DeliveryContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        ErrorContext {
+            errors: self.1.clone(),
+        }
+        .error(error, reason);
+    }
+}
 
 impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = ();
@@ -63,16 +71,37 @@ impl ProducerContext for DeliveryContext {
     }
 }
 
-/// Creates `topic` with `partitions` partitions unless it exists.
+/// Creates `topic` with `partitions` partitions unless it exists, on the cluster at
+/// `brokers` without security (the tests' and demos' broker).
 pub async fn ensure_topic(brokers: &str, topic: &str, partitions: i32) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
+    let settings = KafkaSettings {
+        brokers: Some(brokers.to_owned()),
+        ..KafkaSettings::default()
+    };
+    ensure_topic_with(&settings, topic, partitions).await
+}
+
+/// Creates `topic` with `partitions` partitions unless it exists.
+pub async fn ensure_topic_with(
+    settings: &KafkaSettings,
+    topic: &str,
+    partitions: i32,
+) -> Result<()> {
+    let context = ErrorContext::default();
+    let mut config = ClientConfig::new();
+    settings.apply(&mut config)?;
+    let admin: AdminClient<ErrorContext> = config
+        .create_with_context(context.clone())
         .context("creating the Kafka admin client")?;
+    check_reachable(settings, Duration::from_secs(10))
+        .with_context(|| format!("creating topic {topic}"))?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin.create_topics([&new], &opts).await.with_context(|| {
-        format!("cannot reach Kafka at {brokers} to create topic {topic}; start it with `scripts/kafka.sh start` or pass --brokers")
+        format!(
+            "cannot reach Kafka at {} to create topic {topic}; start it with `scripts/kafka.sh start` or pass --brokers",
+            settings.describe()
+        )
     })?;
     for result in results {
         match result {
@@ -98,16 +127,17 @@ pub async fn run(
         SandboxLimits::default(),
     )
     .with_context(|| format!("generator {} failed to start", config.plugin.display()))?;
-    ensure_topic(&config.brokers, &config.topic, config.partitions).await?;
+    ensure_topic_with(&config.kafka, &config.topic, config.partitions).await?;
     let deliveries = Arc::new(Deliveries::default());
-    let producer: ThreadedProducer<DeliveryContext> = ClientConfig::new()
-        .set("bootstrap.servers", &config.brokers)
+    let mut client = ClientConfig::new();
+    config.kafka.apply(&mut client)?;
+    let producer: ThreadedProducer<DeliveryContext> = client
         .set("linger.ms", "5")
         .set("batch.num.messages", "10000")
         .set("enable.idempotence", "true")
         .set("compression.type", "lz4")
         .set("queue.buffering.max.messages", "200000")
-        .create_with_context(DeliveryContext(deliveries.clone()))
+        .create_with_context(DeliveryContext(deliveries.clone(), Arc::default()))
         .context("creating the Kafka producer")?;
     let bar = if config.progress {
         let bar = ProgressBar::new(config.count);

@@ -23,12 +23,12 @@ pub mod generate;
 pub mod pipeline;
 pub mod record;
 pub mod runtime;
+pub mod secret;
 pub mod sink;
 pub mod source;
 pub mod telemetry;
 pub mod tools;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,13 +40,14 @@ use crate::config::PipelineConfig;
 use crate::pipeline::control::PipelineControl;
 use crate::runtime::Runtime;
 use crate::sink::clickhouse::{ClickHouse, ClickHouseConfig};
+use crate::source::settings::KafkaSettings;
 use crate::telemetry::Stats;
 
 /// Service addresses shared by every pipeline of a host process.
 #[derive(Debug, Clone)]
 pub struct Services {
-    /// Kafka bootstrap servers.
-    pub brokers: String,
+    /// How to reach and log in to Kafka; a pipeline's own settings override these.
+    pub kafka: KafkaSettings,
     /// ClickHouse connection.
     pub clickhouse: ClickHouseConfig,
 }
@@ -56,8 +57,8 @@ pub struct Services {
 pub struct Options {
     /// Where compiled plugins are cached; none compiles on every start.
     pub plugin_cache: Option<PathBuf>,
-    /// Address of the admin HTTP API; none leaves it off.
-    pub admin: Option<SocketAddr>,
+    /// The admin HTTP API; none leaves it off.
+    pub admin: Option<admin::AdminConfig>,
     /// On shutdown, how long in-flight batches may take to finish.
     pub drain: Duration,
 }
@@ -86,6 +87,9 @@ pub async fn run(
     stats: Arc<Stats>,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    if let Some(admin) = &options.admin {
+        admin.check()?;
+    }
     let runtime = Runtime::new()?.with_cache(options.plugin_cache.clone());
     let ch = ClickHouse::connect(&services.clickhouse).await?;
     tracing::info!(clickhouse = %ch.version, "Connected to ClickHouse.");
@@ -95,15 +99,16 @@ pub async fn run(
         let plugins = pipeline::load_plugins(&runtime, &config)?;
         controls.push(PipelineControl::new(config, runtime.clone(), plugins));
     }
-    if let Some(addr) = options.admin {
-        admin::serve(addr, controls.clone(), shutdown.clone()).await?;
+    if let Some(config) = options.admin.clone() {
+        admin::serve(config, controls.clone(), shutdown.clone()).await?;
     }
     let mut tasks = tokio::task::JoinSet::new();
     for control in &controls {
-        let (control, ch, brokers) = (control.clone(), ch.clone(), services.brokers.clone());
+        let kafka = services.kafka.overlay(&control.config().kafka);
+        let (control, ch) = (control.clone(), ch.clone());
         let (stats, shutdown, drain) = (stats.clone(), shutdown.clone(), options.drain);
         tasks.spawn(async move {
-            let result = pipeline::run(control.clone(), ch, &brokers, stats, shutdown, drain).await;
+            let result = pipeline::run(control.clone(), ch, kafka, stats, shutdown, drain).await;
             if let Err(e) = &result {
                 let reason = format!("{e:#}");
                 tracing::error!(pipeline = %control.name(), error = %reason, "Pipeline failed to start; the others keep running.");

@@ -1,17 +1,13 @@
 //! The `host` binary: parses the command line, sets up logging and signals, and
 //! hands over to the library. Errors print as one line and exit non-zero.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
-use sluice_host::config::{
-    BatchLimits, PipelineConfig, PipelineDraft, PluginDraft, default_dead_letter_table,
-    default_drain_ms, default_workers, load_file,
-};
+use clap::Parser;
+use sluice_host::config::load_file;
 use sluice_host::generate::{self, GenerateConfig};
 use sluice_host::runtime::{Runtime, SandboxLimits};
 use sluice_host::sink::clickhouse::ClickHouseConfig;
@@ -21,277 +17,12 @@ use sluice_host::tools::scaffold::{self, Scaffold};
 use sluice_host::{Options, Services, admin, run};
 use tokio_util::sync::CancellationToken;
 
-/// Sluice: Kafka -> WebAssembly plugins -> ClickHouse, exactly once.
-///
-/// Run one pipeline:   host --plugin sentiment.wasm --topic tweets --table tweet_sentiment
-/// Run a config file:  host --config examples/clickstream.toml
-/// Feed Kafka:         host generate --plugin generator.wasm --topic tweets --count 10000
-/// Test a plugin:      host plugin test --plugin sentiment.wasm --input events.jsonl
-/// Start a plugin:     host plugin new my-filter
-#[derive(Debug, Parser)]
-#[command(
-    name = "host",
-    version,
-    args_conflicts_with_subcommands = true,
-    verbatim_doc_comment
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    pipeline: PipelineArgs,
-    #[command(flatten)]
-    services: ServiceArgs,
-    /// Log level for the host's own messages (error, warn, info, debug, trace); RUST_LOG overrides.
-    #[arg(long, global = true, default_value = "info")]
-    log_level: String,
-}
+mod cli;
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run a generator plugin and produce its records into a Kafka topic.
-    Generate(GenerateArgs),
-    /// Work on plugins without Kafka or ClickHouse: test one offline, start a new one.
-    #[command(subcommand)]
-    Plugin(PluginCommand),
-    /// Lift a running pipeline's quarantine once its cause is fixed (admin API).
-    Resume(ResumeArgs),
-}
-
-#[derive(Debug, Subcommand)]
-enum PluginCommand {
-    /// Write a new plugin crate (a working transform, its tests, sample events) to DIR/NAME.
-    New(NewArgs),
-    /// Run a plugin or chain over events from a file and print (or check) what it makes.
-    Test(TestArgs),
-    /// Replace a running pipeline's plugin through the host's admin API (checked, canaried).
-    Swap(SwapArgs),
-    /// Return a running pipeline's plugin to its previous version.
-    Rollback(RollbackArgs),
-    /// List a running host's pipelines with their active plugin versions and state.
-    List(AdminArgs),
-}
-
-#[derive(Debug, Args)]
-struct AdminArgs {
-    /// The host's admin API, as given to its --admin flag.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "SLUICE_ADMIN",
-        default_value = "http://127.0.0.1:8089"
-    )]
-    admin: String,
-}
-
-#[derive(Debug, Args)]
-struct SwapArgs {
-    #[command(flatten)]
-    admin: AdminArgs,
-    /// Pipeline name.
-    #[arg(long)]
-    pipeline: String,
-    /// New plugin component (.wasm).
-    #[arg(long, value_name = "WASM")]
-    plugin: PathBuf,
-    /// Position of the plugin in the chain.
-    #[arg(long, default_value_t = 0)]
-    index: usize,
-}
-
-#[derive(Debug, Args)]
-struct ResumeArgs {
-    #[command(flatten)]
-    admin: AdminArgs,
-    /// Pipeline name.
-    #[arg(long)]
-    pipeline: String,
-}
-
-#[derive(Debug, Args)]
-struct RollbackArgs {
-    #[command(flatten)]
-    admin: AdminArgs,
-    /// Pipeline name.
-    #[arg(long)]
-    pipeline: String,
-    /// Position of the plugin in the chain.
-    #[arg(long, default_value_t = 0)]
-    index: usize,
-}
-
-#[derive(Debug, Args)]
-struct NewArgs {
-    /// Crate name: ASCII letters, digits, '-' and '_', starting with a letter.
-    name: String,
-    /// Directory to create the crate in.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    dir: PathBuf,
-    /// The Sluice SDK (the sdk/ directory of a checkout); default: the one this host was built from.
-    #[arg(long, value_name = "PATH")]
-    sdk: Option<PathBuf>,
-}
-
-#[derive(Debug, Args)]
-struct TestArgs {
-    /// Plugin to run (.wasm); repeat to chain plugins in order.
-    #[arg(long = "plugin", value_name = "WASM", required = true)]
-    plugins: Vec<PathBuf>,
-    /// Events, one payload per line; an event's offset is its 0-based line number.
-    #[arg(long, value_name = "JSONL")]
-    input: Option<PathBuf>,
-    /// TOML file whose top-level table is the config of the plugin at the same position
-    /// (repeat per plugin; '' for none).
-    #[arg(long = "config", value_name = "TOML")]
-    configs: Vec<PathBuf>,
-    /// Compare with these expected lines instead of printing: exit 0 if they match, 1 if not.
-    #[arg(long, value_name = "JSONL")]
-    expect: Option<PathBuf>,
-    /// Messages a generator plugin makes.
-    #[arg(long, default_value_t = 10)]
-    count: u64,
-    /// Seed of a generator plugin.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-}
-
-#[derive(Debug, Args)]
-struct ServiceArgs {
-    /// Kafka bootstrap servers.
-    #[arg(
-        long,
-        global = true,
-        env = "SLUICE_BROKERS",
-        default_value = "127.0.0.1:9092"
-    )]
-    brokers: String,
-    /// ClickHouse HTTP URL.
-    #[arg(
-        long,
-        global = true,
-        env = "SLUICE_CLICKHOUSE_URL",
-        default_value = "http://127.0.0.1:8123"
-    )]
-    clickhouse_url: String,
-    /// ClickHouse database holding the tables.
-    #[arg(
-        long,
-        global = true,
-        env = "SLUICE_CLICKHOUSE_DATABASE",
-        default_value = "default"
-    )]
-    database: String,
-    /// ClickHouse user.
-    #[arg(
-        long,
-        global = true,
-        env = "SLUICE_CLICKHOUSE_USER",
-        default_value = "default"
-    )]
-    clickhouse_user: String,
-    /// ClickHouse password.
-    #[arg(
-        long,
-        global = true,
-        env = "SLUICE_CLICKHOUSE_PASSWORD",
-        default_value = "",
-        hide_env_values = true
-    )]
-    clickhouse_password: String,
-}
-
-#[derive(Debug, Args)]
-struct PipelineArgs {
-    /// Run every pipeline of a TOML file (see examples/) instead of one from flags.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["plugins", "topics", "table"])]
-    config: Option<PathBuf>,
-    /// Plugin to run; repeat to chain plugins in order. None: payloads pass through.
-    #[arg(long = "plugin", value_name = "WASM")]
-    plugins: Vec<PathBuf>,
-    /// JSON config for the plugin at the same position (repeat per plugin).
-    #[arg(long = "plugin-config", value_name = "JSON")]
-    plugin_configs: Vec<String>,
-    /// Kafka topic to consume (repeatable).
-    #[arg(long = "topic", value_name = "TOPIC")]
-    topics: Vec<String>,
-    /// ClickHouse table for the rows.
-    #[arg(long)]
-    table: Option<String>,
-    /// Route rows with target NAME to TABLE (repeatable), e.g. --output agg=clicks_agg.
-    #[arg(long = "output", value_name = "NAME=TABLE")]
-    outputs: Vec<String>,
-    /// Table for dead letters.
-    #[arg(long, default_value_t = default_dead_letter_table())]
-    dead_letter_table: String,
-    /// Kafka consumer group (default: sluice-NAME).
-    #[arg(long)]
-    group: Option<String>,
-    /// Pipeline name for logs and dead letters (default: the table name).
-    #[arg(long)]
-    name: Option<String>,
-    /// Close a batch at this many records.
-    #[arg(long, default_value_t = BatchLimits::default().max_rows)]
-    batch_rows: usize,
-    /// Close a batch at this many payload bytes.
-    #[arg(long, default_value_t = BatchLimits::default().max_bytes)]
-    batch_bytes: usize,
-    /// Close a batch this many ms after its first record.
-    #[arg(long, default_value_t = BatchLimits::default().max_wait_ms)]
-    batch_ms: u64,
-    /// Batches processed in parallel.
-    #[arg(long, default_value_t = default_workers())]
-    workers: usize,
-    /// Most payload MiB read but not yet written and committed; past it reads pause.
-    #[arg(long, default_value_t = BatchLimits::default().max_in_flight_bytes >> 20)]
-    max_in_flight_mib: usize,
-    /// Wall-clock deadline of one plugin call, in ms.
-    #[arg(long, default_value_t = SandboxLimits::default().deadline_ms)]
-    plugin_deadline_ms: u64,
-    /// Memory cap of one plugin instance, in MiB.
-    #[arg(long, default_value_t = SandboxLimits::default().memory_bytes >> 20)]
-    plugin_memory_mib: usize,
-    /// On Ctrl-C or SIGTERM, how long in-flight batches may take to finish, in ms.
-    #[arg(long, default_value_t = default_drain_ms())]
-    drain_ms: u64,
-    /// Serve the admin API (list, swap, roll back plugins) on this address, e.g.
-    /// 127.0.0.1:8089. Off by default: it loads code and has no authentication.
-    #[arg(long, value_name = "ADDR")]
-    admin: Option<std::net::SocketAddr>,
-    /// Directory of compiled plugins (default: $SLUICE_PLUGIN_CACHE or ~/.cache/sluice/compiled).
-    #[arg(long, value_name = "DIR")]
-    plugin_cache: Option<PathBuf>,
-    /// Compile plugins on every start instead of caching them.
-    #[arg(long, conflicts_with = "plugin_cache")]
-    no_plugin_cache: bool,
-}
-
-#[derive(Debug, Args)]
-struct GenerateArgs {
-    /// Generator plugin (.wasm).
-    #[arg(long, value_name = "WASM")]
-    plugin: PathBuf,
-    /// The generator's JSON config, e.g. '{"kind":"clickstream"}'.
-    #[arg(long = "plugin-config", value_name = "JSON", default_value = "")]
-    plugin_config: String,
-    /// Kafka topic to produce to (created if missing).
-    #[arg(long)]
-    topic: String,
-    /// Partitions when the topic has to be created.
-    #[arg(long, default_value_t = 3)]
-    partitions: i32,
-    /// Records per second; 0 for as fast as possible.
-    #[arg(long, default_value_t = 1000)]
-    rate: u64,
-    /// Records to produce.
-    #[arg(long, default_value_t = 10_000)]
-    count: u64,
-    /// Seed: the same seed and config always give the same records.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Hide the progress bar.
-    #[arg(long)]
-    quiet: bool,
-}
+use cli::{
+    AdminArgs, Cli, Command, NewArgs, PluginCommand, ResumeArgs, RollbackArgs, SwapArgs, TestArgs,
+    pipeline_from_args,
+};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -303,6 +34,10 @@ fn main() -> ExitCode {
         return plugin_main(command);
     }
     if let Some(Command::Resume(args)) = cli.command {
+        if let Err(e) = args.admin.use_token() {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
         return admin_call(resume(args)).unwrap_or_else(|e| {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -364,9 +99,17 @@ fn plugin_main(command: PluginCommand) -> ExitCode {
     let result = match command {
         PluginCommand::New(args) => plugin_new(args),
         PluginCommand::Test(args) => plugin_test(args),
-        PluginCommand::Swap(args) => admin_call(plugin_swap(args)),
-        PluginCommand::Rollback(args) => admin_call(plugin_rollback(args)),
-        PluginCommand::List(args) => admin_call(plugin_list(args)),
+        PluginCommand::Swap(args) => args
+            .admin
+            .use_token()
+            .and_then(|()| admin_call(plugin_swap(args))),
+        PluginCommand::Rollback(args) => args
+            .admin
+            .use_token()
+            .and_then(|()| admin_call(plugin_rollback(args))),
+        PluginCommand::List(args) => args
+            .use_token()
+            .and_then(|()| admin_call(plugin_list(args))),
     };
     match result {
         Ok(code) => code,
@@ -531,12 +274,14 @@ fn shutdown_on_signal() -> CancellationToken {
 async fn real_main(cli: Cli) -> Result<()> {
     let shutdown = shutdown_on_signal();
     let services = Services {
-        brokers: cli.services.brokers.clone(),
+        kafka: cli.services.kafka_settings()?,
         clickhouse: ClickHouseConfig {
             url: cli.services.clickhouse_url.clone(),
             database: cli.services.database.clone(),
             user: cli.services.clickhouse_user.clone(),
-            password: cli.services.clickhouse_password.clone(),
+            password: cli.services.clickhouse_password()?,
+            ca: cli.services.clickhouse_ca.clone(),
+            timeout: Duration::from_millis(cli.services.clickhouse_timeout_ms.max(1)),
         },
     };
     match cli.command {
@@ -550,7 +295,7 @@ async fn real_main(cli: Cli) -> Result<()> {
                 plugin: args.plugin,
                 plugin_config: args.plugin_config,
                 seed: args.seed,
-                brokers: services.brokers,
+                kafka: services.kafka,
                 topic: args.topic,
                 partitions: args.partitions,
                 rate: args.rate,
@@ -572,7 +317,7 @@ async fn real_main(cli: Cli) -> Result<()> {
                         .clone()
                         .or_else(Runtime::default_cache_dir)
                 },
-                admin: cli.pipeline.admin,
+                admin: cli.pipeline.admin_config()?,
                 drain: Duration::from_millis(cli.pipeline.drain_ms),
             };
             let pipelines = match cli.pipeline.config.clone() {
@@ -589,65 +334,4 @@ async fn real_main(cli: Cli) -> Result<()> {
             .await
         }
     }
-}
-
-/// The flags of a one-pipeline run as a draft; defaults and checks are the config
-/// module's, the same as for a pipelines file.
-fn pipeline_from_args(args: PipelineArgs) -> Result<PipelineConfig> {
-    let Some(table) = args.table else {
-        bail!("no table given; pass --table NAME (and --topic, --plugin), or see `host --help`");
-    };
-    if args.topics.is_empty() {
-        bail!("no topic given; pass --topic NAME");
-    }
-    if args.plugin_configs.len() > args.plugins.len() {
-        bail!(
-            "{} --plugin-config values for {} --plugin values; give one config per plugin, in the same order",
-            args.plugin_configs.len(),
-            args.plugins.len()
-        );
-    }
-    let plugins = args
-        .plugins
-        .into_iter()
-        .enumerate()
-        .map(|(i, path)| PluginDraft {
-            path,
-            config: None,
-            config_json: args.plugin_configs.get(i).cloned(),
-        })
-        .collect();
-    let outputs = args
-        .outputs
-        .iter()
-        .map(|o| {
-            o.split_once('=')
-                .map(|(n, t)| (n.trim().to_owned(), t.trim().to_owned()))
-                .with_context(|| format!("--output {o}: expected NAME=TABLE"))
-        })
-        .collect::<Result<_>>()?;
-    let draft = PipelineDraft {
-        name: args.name,
-        topics: args.topics,
-        group: args.group,
-        table,
-        outputs,
-        dead_letter_table: args.dead_letter_table,
-        batch: BatchLimits {
-            max_rows: args.batch_rows,
-            max_bytes: args.batch_bytes,
-            max_wait_ms: args.batch_ms,
-            max_in_flight_bytes: args.max_in_flight_mib << 20,
-        },
-        limits: SandboxLimits {
-            deadline_ms: args.plugin_deadline_ms,
-            memory_bytes: args.plugin_memory_mib << 20,
-            ..SandboxLimits::default()
-        },
-        grants: Default::default(),
-        lifecycle: Default::default(),
-        workers: args.workers,
-        plugins,
-    };
-    PipelineConfig::from_draft(draft, std::path::Path::new(""))
 }

@@ -90,6 +90,28 @@ impl Batch {
         self.events.last().map(|e| e.offset)
     }
 
+    /// The events at positions `events` (and their payloads), as a batch of their own.
+    pub fn slice(&self, events: Range<usize>) -> Batch {
+        let mut part = Batch::new(self.topic.clone(), self.partition, self.epoch);
+        let start: usize = self.events[..events.start]
+            .iter()
+            .map(|e| e.payload_len as usize)
+            .sum();
+        let len: usize = self.events[events.clone()]
+            .iter()
+            .map(|e| e.payload_len as usize)
+            .sum();
+        part.events = self.events[events].to_vec();
+        part.payloads = self.payloads[start..start + len].to_vec();
+        part
+    }
+
+    /// Appends the events of `other` (of the same partition, later offsets).
+    pub fn append(&mut self, mut other: Batch) {
+        self.events.append(&mut other.events);
+        self.payloads.append(&mut other.payloads);
+    }
+
     /// Splits off the events with offsets above `offset` into a new batch.
     pub fn split_after(&mut self, offset: i64) -> Batch {
         let at = self.events.partition_point(|e| e.offset <= offset);
@@ -175,6 +197,26 @@ mod tests {
         assert_eq!(rest.events[0].offset, 11);
         let ranges: Vec<_> = rest.payload_ranges().collect();
         assert_eq!(ranges, vec![0..3, 3..4]);
+    }
+
+    #[test]
+    fn slices_and_appends_keep_payloads_aligned() {
+        let mut batch = Batch::new("t".into(), 0, 1);
+        for (i, p) in [&b"aa"[..], b"bbb", b"", b"c"].iter().enumerate() {
+            batch.push(10 + i as i64, 0, None, vec![], p);
+        }
+        let mid = batch.slice(1..3);
+        assert_eq!(mid.payloads, b"bbb");
+        assert_eq!(
+            mid.events.iter().map(|e| e.offset).collect::<Vec<_>>(),
+            vec![11, 12]
+        );
+        let mut head = batch.slice(0..1);
+        head.append(mid);
+        head.append(batch.slice(3..4));
+        assert_eq!(head.payloads, b"aabbbc");
+        assert_eq!(head.events.len(), 4);
+        assert!(batch.slice(2..2).events.is_empty());
     }
 
     #[test]

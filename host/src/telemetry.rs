@@ -9,9 +9,11 @@ use tracing_subscriber::EnvFilter;
 pub fn init_logging(level: &str) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("warn,sluice_host={level},host={level}")));
+    // Colour only on a terminal: a log file or a shipper gets plain `key=value` text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
@@ -25,6 +27,9 @@ pub struct Stats {
     dead: AtomicU64,
     batches: AtomicU64,
     batch_micros: AtomicU64,
+    incarnations: AtomicU64,
+    isolations: AtomicU64,
+    stalls: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -42,6 +47,12 @@ pub struct Snapshot {
     pub batches: u64,
     /// Total time from chain start to sink acknowledgement, in µs.
     pub batch_micros: u64,
+    /// Marks or committed offsets found to belong to another incarnation of a topic.
+    pub incarnations: u64,
+    /// Batches re-run in parts to find the events a plugin trapped on.
+    pub isolations: u64,
+    /// Partitions found stalled.
+    pub stalls: u64,
 }
 
 impl Stats {
@@ -60,6 +71,21 @@ impl Stats {
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
     }
 
+    /// Counts partitions found stalled.
+    pub fn stalled(&self) {
+        self.stalls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts batches re-run in parts to find the events a plugin trapped on.
+    pub fn isolated(&self, n: u64) {
+        self.isolations.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts marks or offsets found to belong to another incarnation of a topic.
+    pub fn incarnation_changed(&self) {
+        self.incarnations.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Reads every counter.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
@@ -69,6 +95,9 @@ impl Stats {
             dead: self.dead.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
             batch_micros: self.batch_micros.load(Ordering::Relaxed),
+            incarnations: self.incarnations.load(Ordering::Relaxed),
+            isolations: self.isolations.load(Ordering::Relaxed),
+            stalls: self.stalls.load(Ordering::Relaxed),
         }
     }
 }

@@ -7,8 +7,8 @@
 //! Short sizes by default (seconds per scenario, part of `cargo test`); with
 //! `CHAOS_FULL=1` the full sizes (`make chaos` runs them and prints the table of the
 //! rows each scenario appends to the file named by `CHAOS_REPORT`). Schedules are
-//! random; each scenario prints its seed and `CHAOS_SEED` repeats it. Scenarios 3
-//! and 4 run their own ClickHouse / Kafka (the project's scripts, other ports and run
+//! random; each scenario prints its seed and `CHAOS_SEED` repeats it. Scenarios 3,
+//! 4 and 7 run their own ClickHouse / Kafka (the project's scripts, other ports and run
 //! directories), so the shared services other tests use are never disturbed.
 
 mod common;
@@ -560,8 +560,10 @@ async fn chaos_5_poison_events_become_dead_letters_and_good_ones_rows() {
 
 /// 6. Hostile plugins (panic, endless loop, memory bomb, stack overflow, oversized
 /// output) in one host beside a healthy pipeline: the healthy one's totals are
-/// exact while the hostile one faults, is quarantined, and is swapped (admin API)
-/// to a plugin that processes what it held; every hostile event is accounted once.
+/// exact while the hostile one faults (a few poison events per batch are isolated;
+/// stretches of nothing but poison fault whole batches), is quarantined, and is
+/// swapped (admin API) to a plugin that processes what it held; every hostile event
+/// is accounted once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_6_hostile_plugins_beside_a_healthy_pipeline() {
     let scenario = "6 hostile plugins";
@@ -580,8 +582,11 @@ async fn chaos_6_hostile_plugins_beside_a_healthy_pipeline() {
 
     const MISCHIEF: [&str; 6] = ["panic", "loop", "oom", "stack", "huge", "big"];
     let mut records = Vec::new();
+    // Stretches of a few poison events, which the chain isolates, alternate with
+    // stretches of nothing else, which fault whole batches and quarantine the pipeline.
     for i in 0..hostile_n {
-        let payload = if i % 9 == 4 {
+        let dense = (i / 100) % 2 == 1;
+        let payload = if dense || i % 9 == 4 {
             MISCHIEF[(i / 9) % MISCHIEF.len()].as_bytes().to_vec()
         } else {
             format!(r#"{{"id":"h-{i}","user":"u","text":"fine {i}"}}"#).into_bytes()
@@ -743,4 +748,139 @@ fn generator_done(mut generator: Proc) -> bool {
     generator
         .wait(Duration::from_secs(300))
         .is_ok_and(|s| s.success())
+}
+
+/// 7. ClickHouse stalled (SIGSTOP) while the group rebalances: two hosts share six
+/// partitions under load; each round freezes the server, has a third host join (or
+/// leave), waits, and thaws it. Inserts of an old owner that the frozen server holds
+/// land when it wakes, after the new owner took over: without a fence between owners
+/// they were written twice. Every revoke must also return well within the group's
+/// session timeout, so a slow insert never stalls a member's other partitions, and a
+/// hung server must show up in the log as timed-out requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_7_clickhouse_stalled_during_rebalances() {
+    let scenario = "7 stall during rebalance";
+    let shared = Services::require();
+    let rounds = size(10, 20);
+    let rate = size(500, 5_000);
+    let mut rng = Rng::new(scenario);
+    let logs = Logs::new("stall");
+    let clickhouse = PrivateClickHouse::start();
+    let svc = Services {
+        brokers: shared.brokers.clone(),
+        clickhouse_url: clickhouse.url(),
+    };
+    let rss = Rss::start();
+    let db = svc.fresh_database("chaos_stall").await;
+    let topic = svc.topic("chaos_stall", 6).await;
+    let group = unique("g");
+    let target = Target::new(&svc, &db, "tweet_sentiment", &topic, &group).with_partitions(6);
+    let start = || {
+        let mut cmd = tweets_host(&svc, &db, &topic, &group, &logs);
+        // CHAOS_HOST_LOG=debug shows every commit, for reading a loss against.
+        let log = std::env::var("CHAOS_HOST_LOG").unwrap_or_else(|_| "info".to_owned());
+        cmd.env("RUST_LOG", log)
+            .args(["--clickhouse-timeout-ms", "3000"]);
+        Proc::spawn(&mut cmd, "host", Some(&rss))
+    };
+    let generator = spawn_generator(&svc.brokers, &topic, TWEETS, u64::MAX / 2, rate, 17, &logs);
+    let (a, b) = (start(), start());
+    let mut third: Option<Proc> = None;
+    target
+        .progress(0, Duration::from_secs(60), "first rows")
+        .await;
+    let mut stalled = Duration::ZERO;
+    for round in 0..rounds {
+        target
+            .progress(
+                0,
+                Duration::from_secs(120),
+                &format!("rows before round {round}"),
+            )
+            .await;
+        let stall = rng.millis(size(4_000, 20_000), size(8_000, 80_000));
+        third = match third.take() {
+            None => {
+                // A host that finds ClickHouse frozen at start fails its start (a
+                // timeout), so the server freezes once it is up and joining.
+                let started = |text: &str| text.matches("Pipeline started.").count();
+                let before =
+                    started(&std::fs::read_to_string(logs.path("host.log")).unwrap_or_default());
+                let host = start();
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while started(&std::fs::read_to_string(logs.path("host.log")).unwrap_or_default())
+                    == before
+                    && Instant::now() < deadline
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                clickhouse.script("pause");
+                Some(host)
+            }
+            Some(host) if rng.coin() => {
+                clickhouse.script("pause");
+                stop_cleanly(host, "the third host");
+                None
+            }
+            Some(host) => {
+                clickhouse.script("pause");
+                host.kill9();
+                None
+            }
+        };
+        tokio::time::sleep(stall).await;
+        clickhouse.script("resume");
+        stalled += stall;
+    }
+    let acked = stop_generator(generator, &logs);
+    let back = Instant::now();
+    let (tally, settled) = target.settle(settle_limit()).await;
+    if tally.duplicates > 0 {
+        println!(
+            "[{scenario}] duplicates: {}",
+            target.describe_duplicates().await
+        );
+    }
+    if tally.lost > 0 {
+        println!("[{scenario}] lost: {}", target.describe_lost().await);
+    }
+    let peak = rss.peak_mib();
+    for host in [Some(a), Some(b), third].into_iter().flatten() {
+        stop_cleanly(host, "a host");
+    }
+    record_and_check(
+        Report {
+            scenario,
+            tally,
+            peak_rss_mib: peak,
+            recovery: settled.map(|at| at - back),
+            note: format!(
+                "{rounds} rounds, {:.0} s frozen in all, a third host joining or leaving in each; 6 partitions at {rate}/s",
+                stalled.as_secs_f64()
+            ),
+        },
+        &logs,
+    );
+    assert_eq!(acked, Some(tally.produced), "generator acks = end offsets");
+    let text = std::fs::read_to_string(logs.path("host.log")).unwrap_or_default();
+    let waits: Vec<u64> = text
+        .lines()
+        .filter(|l| l.contains("Revoke done."))
+        .filter_map(|l| {
+            l.split("waited_ms=")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
+        .collect();
+    assert!(!waits.is_empty(), "the rounds caused revokes");
+    let longest = waits.iter().copied().max().unwrap_or(0);
+    assert!(
+        longest < 10_000,
+        "a revoke held librdkafka's poll for {longest} ms, past the 10 s session timeout"
+    );
+    assert!(
+        text.contains("timed out after"),
+        "a frozen server shows up as timed-out requests in the log"
+    );
 }

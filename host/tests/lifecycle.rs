@@ -28,6 +28,8 @@ fn control(config: &str, lifecycle: LifecycleConfig) -> Arc<PipelineControl> {
     let config = PipelineConfig {
         name: "p".into(),
         topics: vec!["t".into()],
+        topic_patterns: vec![],
+        kafka: Default::default(),
         group: "g".into(),
         plugins: vec![PluginSpec {
             path,

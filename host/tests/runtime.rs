@@ -179,22 +179,154 @@ fn plugins_cannot_read_host_files() {
     assert!(row.contains("denied"), "{row}");
 }
 
+/// Issue: one trapping event dead-lettered its whole batch as `trap-panic`. Now only
+/// the events that trap become dead letters; the rest are written as if the trap had
+/// not happened, and the chain goes on.
 #[test]
-fn chain_sends_a_trapped_batch_to_dead_letters_and_goes_on() {
+fn chain_isolates_the_event_that_traps_and_goes_on() {
     let mut chain = Chain::new(vec![instance("hostile", SandboxLimits::default())]);
-    let out = chain.run(&batch(&[b"ok", b"panic", b"ok"])).output;
-    assert!(out.rows.is_empty());
-    assert_eq!(out.dead.len(), 3);
-    assert!(out.dead.iter().all(|d| d.code == "trap-panic"));
+    let run = chain.run(&batch(&[b"ok", b"panic", b"ok"]));
+    let out = &run.output;
     assert_eq!(
-        out.dead.iter().map(|d| d.offset).collect::<Vec<_>>(),
-        vec![0, 1, 2]
+        out.rows.iter().map(|r| r.offset).collect::<Vec<_>>(),
+        vec![0, 2]
+    );
+    assert_eq!(out.dead.len(), 1);
+    assert_eq!(
+        (out.dead[0].offset, out.dead[0].code.as_str()),
+        (1, "trap-panic")
+    );
+    assert_eq!(run.isolations, 1);
+    assert!(
+        run.faults.is_empty(),
+        "one poison event is no fault of the stage"
     );
     let out = chain.run(&batch(&[b"ok", b"reject"])).output;
     assert_eq!(out.rows.len(), 1);
     assert_eq!(out.dead.len(), 1);
     assert_eq!(out.dead[0].code, "hostile");
     assert_eq!(out.dead[0].payload, b"reject");
+}
+
+fn poisoned(n: usize, poison: &[usize], mode: &[u8]) -> Batch {
+    let mut b = Batch::new("t".into(), 0, 1);
+    for i in 0..n {
+        let p: &[u8] = if poison.contains(&i) { mode } else { b"ok" };
+        b.push(i as i64, 0, None, vec![], p);
+    }
+    b
+}
+
+/// The issue's cases: one trapping event at the start, middle and end of a
+/// 10,000-event batch, and three in one batch: exactly those are dead letters, and
+/// the result is the same whatever the batch size.
+#[test]
+fn exactly_the_trapping_events_become_dead_letters_whatever_the_batch_size() {
+    let mut chain = Chain::new(vec![instance("hostile", SandboxLimits::default())]);
+    for poison in [vec![0], vec![5_000], vec![9_999], vec![17, 4_321, 9_000]] {
+        let run = chain.run(&poisoned(10_000, &poison, b"panic"));
+        let dead: Vec<i64> = run.output.dead.iter().map(|d| d.offset).collect();
+        let want: Vec<i64> = poison.iter().map(|&p| p as i64).collect();
+        assert_eq!(dead, want, "poison at {poison:?}");
+        assert!(run.output.dead.iter().all(|d| d.code == "trap-panic"));
+        assert_eq!(run.output.rows.len(), 10_000 - poison.len());
+        assert!(run.faults.is_empty());
+        // The same events in batches of 1,000: the same rows and dead letters.
+        let whole = poisoned(10_000, &poison, b"panic");
+        let mut rows = 0;
+        let mut dead = Vec::new();
+        for start in (0..10_000).step_by(1_000) {
+            let out = chain.run(&whole.slice(start..start + 1_000)).output;
+            rows += out.rows.len();
+            dead.extend(out.dead.iter().map(|d| d.offset));
+        }
+        assert_eq!((rows, dead), (10_000 - poison.len(), want));
+    }
+}
+
+/// A plugin that traps on everything is isolated within its budget, costs a bounded
+/// number of calls, and still counts as a faulted stage for quarantine.
+#[test]
+fn a_plugin_that_traps_on_everything_is_dead_lettered_and_judged_faulted() {
+    let mut chain = Chain::new(vec![instance("hostile", SandboxLimits::default())]);
+    let all: Vec<usize> = (0..10_000).collect();
+    let started = std::time::Instant::now();
+    let run = chain.run(&poisoned(10_000, &all, b"panic"));
+    assert_eq!(run.output.dead.len(), 10_000);
+    assert!(run.output.rows.is_empty());
+    assert_eq!(run.faults.len(), 1, "the stage is faulted");
+    // Not a timing assertion on speed: a bound that only an unbounded isolation
+    // (one call per event, 10,000 trapping instances) would break on any machine.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// An endless loop in one event of a big batch: each part gets its share of the
+/// deadline, so halving down to the event costs about two deadlines, not one per level.
+#[test]
+fn an_endless_loop_in_one_event_is_found_within_a_few_deadlines() {
+    let limits = SandboxLimits {
+        deadline_ms: 1_000,
+        ..SandboxLimits::default()
+    };
+    let mut chain = Chain::new(vec![instance("hostile", limits)]);
+    let run = chain.run(&poisoned(2_000, &[1_234], b"loop"));
+    let dead: Vec<(i64, &str)> = run
+        .output
+        .dead
+        .iter()
+        .map(|d| (d.offset, d.code.as_str()))
+        .collect();
+    assert_eq!(dead, vec![(1_234, "trap-deadline")]);
+    assert_eq!(run.output.rows.len(), 1_999);
+}
+
+/// What re-running in parts does to plugin state: the instance that trapped is
+/// replaced, so a stateful stage's own state restarts (its counter starts again after
+/// each trap), while a stateful stage downstream sees the surviving events in one
+/// call with its state intact (dedup still drops the repeat).
+#[test]
+fn isolation_restarts_the_trapping_stages_state_and_spares_the_next_stages() {
+    let mut chain = Chain::new(vec![instance("hostile", SandboxLimits::default())]);
+    let counts = |run: &sluice_host::pipeline::chain::ChainRun| -> Vec<u64> {
+        run.output
+            .rows
+            .iter()
+            .map(|r| {
+                let v: serde_json::Value =
+                    serde_json::from_slice(run.output.row_bytes(r)).expect("json");
+                v["seen"].as_u64().expect("seen")
+            })
+            .collect()
+    };
+    // Eight events, the fifth traps: the first full call traps (state lost), then
+    // 0..4 run on a fresh instance (1..4), 4..8 traps, 4..6 traps, 4 traps alone,
+    // 5 on a fresh instance (1), then 6..8 on that same instance (2, 3).
+    let payloads: Vec<&[u8]> = (0..8)
+        .map(|i| if i == 4 { &b"panic"[..] } else { &b"count"[..] })
+        .collect();
+    let run = chain.run(&batch(&payloads));
+    assert_eq!(counts(&run), vec![1, 2, 3, 4, 1, 2, 3]);
+    let mut with_dedup = Chain::new(vec![
+        instance("hostile", SandboxLimits::default()),
+        instance_with("dedup", r#"{"key":"echo"}"#),
+    ]);
+    let run = with_dedup.run(&batch(&[b"a", b"panic", b"a", b"b"]));
+    assert_eq!(run.output.dead.len(), 1, "only the trap");
+    let echoes: Vec<String> = run
+        .output
+        .rows
+        .iter()
+        .map(|r| String::from_utf8_lossy(run.output.row_bytes(r)).into_owned())
+        .collect();
+    assert_eq!(
+        echoes.len(),
+        2,
+        "dedup dropped the repeated `a`: {echoes:?}"
+    );
 }
 
 fn instance_with(name: &str, config: &str) -> TransformInstance {

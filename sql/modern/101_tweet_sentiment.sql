@@ -6,6 +6,7 @@ ALTER TABLE tweet_sentiment
     MODIFY COLUMN lang LowCardinality(String),
     MODIFY COLUMN sentiment LowCardinality(String),
     MODIFY COLUMN _topic LowCardinality(String),
+    MODIFY COLUMN _topic_id LowCardinality(String),
     MODIFY COLUMN _plugin_version LowCardinality(String),
     MODIFY COLUMN _offset Int64 CODEC(Delta, ZSTD(1)),
     MODIFY COLUMN text String CODEC(ZSTD(3)),

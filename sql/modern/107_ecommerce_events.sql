@@ -9,6 +9,7 @@ ALTER TABLE ecommerce_events
     MODIFY COLUMN country LowCardinality(String),
     MODIFY COLUMN user_tier LowCardinality(String),
     MODIFY COLUMN _topic LowCardinality(String),
+    MODIFY COLUMN _topic_id LowCardinality(String),
     MODIFY COLUMN _plugin_version LowCardinality(String),
     MODIFY COLUMN _offset Int64 CODEC(Delta, ZSTD(1)),
     MODIFY SETTING non_replicated_deduplication_window = 10000

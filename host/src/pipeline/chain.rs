@@ -19,6 +19,13 @@ pub struct ChainRun {
     pub rejected: Vec<usize>,
     /// Events each stage was given, by chain index.
     pub seen: Vec<usize>,
+    /// Events each stage trapped on (found by re-running parts), by chain index.
+    pub trapped: Vec<usize>,
+    /// The first trap of each stage that trapped at all, isolated or not: what a
+    /// canary refuses a candidate for.
+    pub traps: Vec<(usize, PluginFault)>,
+    /// Batches re-run in parts to find the events a stage trapped on.
+    pub isolations: u64,
 }
 
 /// A pipeline's plugins, in order, each instantiated for one worker.
@@ -68,6 +75,7 @@ impl Chain {
         let last = self.stages.len() - 1;
         out.rejected = vec![0; self.stages.len()];
         out.seen = vec![0; self.stages.len()];
+        out.trapped = vec![0; self.stages.len()];
         let mut owned;
         let mut current = batch;
         for (k, stage) in self.stages.iter_mut().enumerate() {
@@ -77,8 +85,13 @@ impl Chain {
             let plugin = stage.plugin().name.clone();
             out.seen[k] = current.events.len();
             let next = match stage.process(current) {
+                Err(fault) if fault.is_per_event() && current.events.len() > 1 => {
+                    isolate(&mut out, stage, current, k, k == last, &plugin, fault)
+                }
                 Err(fault) => {
                     dead_batch(&mut out.output, current, &plugin, &fault);
+                    out.trapped[k] += current.events.len();
+                    out.traps.push((k, fault.clone()));
                     out.faults.push((k, fault));
                     Batch::new(batch.topic.clone(), batch.partition, batch.epoch)
                 }
@@ -89,6 +102,78 @@ impl Chain {
         }
         out
     }
+}
+
+/// Trapping calls an isolation may make for a batch of `events`: enough to find a few
+/// poison events by halving (each costs about log2 of the batch size), few enough that a
+/// plugin that traps on everything costs a small constant factor of the batch.
+fn isolation_budget(events: usize) -> usize {
+    4 * (usize::BITS - events.leading_zeros()) as usize + 4
+}
+
+/// Finds the events a stage trapped on by re-running its input in halves, in offset
+/// order: a part that passes is routed as if the trap had not happened, a part that
+/// traps is halved again, down to single events, which become dead letters with the
+/// trap's code. The instance after a trap is a fresh one (the SDK's state, such as a
+/// dedup window, restarts empty, as after any trap); a part that passes leaves its
+/// state to the next part.
+///
+/// Bounds: at most [`isolation_budget`] trapping calls (past it, a part still trapping
+/// is dead-lettered whole), and each part's deadline is its share of the batch's, four
+/// times over (at least 50 ms), so halving a batch with an endless loop in it costs about
+/// two deadlines, not one per level. The stage counts as faulted, for quarantine and
+/// probation, when the budget ran out or at least half its events trapped.
+fn isolate(
+    out: &mut ChainRun,
+    stage: &mut TransformInstance,
+    batch: &Batch,
+    k: usize,
+    is_last: bool,
+    plugin: &Arc<str>,
+    first: PluginFault,
+) -> Batch {
+    out.isolations += 1;
+    out.traps.push((k, first.clone()));
+    let n = batch.events.len();
+    let full = stage.deadline_ms();
+    let mut budget = isolation_budget(n);
+    let mut next = Batch::new(batch.topic.clone(), batch.partition, batch.epoch);
+    let mut trapped = 0usize;
+    let mut exhausted: Option<PluginFault> = None;
+    let mut last_fault = first;
+    // Parts still to run, last first, so the earliest offsets run first.
+    let half = n / 2;
+    let mut todo = vec![half..n, 0..half];
+    while let Some(range) = todo.pop() {
+        let part = batch.slice(range.clone());
+        let share = (full.saturating_mul(4).saturating_mul(range.len() as u64) / n as u64)
+            .clamp(50.min(full), full);
+        match stage.process_within(&part, share) {
+            Ok(output) => next.append(route(out, &part, k, is_last, plugin, &output)),
+            Err(fault) if range.len() > 1 && budget > 0 && fault.is_per_event() => {
+                budget -= 1;
+                let mid = range.start + range.len() / 2;
+                todo.push(mid..range.end);
+                todo.push(range.start..mid);
+                last_fault = fault;
+            }
+            Err(fault) => {
+                if range.len() > 1 {
+                    exhausted = Some(fault.clone());
+                }
+                dead_batch(&mut out.output, &part, plugin, &fault);
+                trapped += range.len();
+                last_fault = fault;
+            }
+        }
+    }
+    out.trapped[k] += trapped;
+    if let Some(fault) = exhausted {
+        out.faults.push((k, fault));
+    } else if trapped * 2 >= n {
+        out.faults.push((k, last_fault));
+    }
+    next
 }
 
 /// Sorts one stage's checked output: targeted rows (and every row of the last stage)

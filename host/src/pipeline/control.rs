@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use super::chain::{Chain, ChainRun};
+use super::stall::Stalled;
 use crate::config::PipelineConfig;
 use crate::record::Batch;
 use crate::runtime::{Plugin, PluginKind, Runtime, TransformInstance};
@@ -89,6 +90,9 @@ pub struct PipelineStatus {
     pub plugins: Vec<PluginStatus>,
     /// Recent lifecycle events (swaps, refusals, rollbacks), newest last.
     pub events: Vec<String>,
+    /// Partitions stuck behind records the consumer cannot read.
+    #[serde(default)]
+    pub stalled: Vec<Stalled>,
 }
 
 /// What a successful swap or rollback did.
@@ -121,6 +125,8 @@ struct State {
     quarantine: Option<String>,
     /// Why the pipeline could not start, if it could not.
     failed: Option<String>,
+    /// Partitions stuck behind records the consumer cannot read.
+    stalled: Vec<Stalled>,
     consecutive_faults: u32,
     events: Vec<String>,
 }
@@ -153,6 +159,7 @@ impl PipelineControl {
                 probation: None,
                 quarantine: None,
                 failed: None,
+                stalled: Vec::new(),
                 consecutive_faults: 0,
                 events: Vec::new(),
             }),
@@ -215,6 +222,11 @@ impl PipelineControl {
         info!(pipeline = %self.config.name, %reason, "Pipeline resumed by an operator.");
         push_event(&mut state.events, format!("resumed (was: {reason})"));
         Some(reason)
+    }
+
+    /// The partitions stalled now, for the status.
+    pub fn set_stalled(&self, stalled: Vec<Stalled>) {
+        self.lock().stalled = stalled;
     }
 
     /// Records that the pipeline could not start, so the API shows it as `failed`.
@@ -317,7 +329,9 @@ impl PipelineControl {
                 b
             });
         let out = chain.run(&batch);
-        if let Some((_, fault)) = out.faults.iter().find(|(k, _)| *k == index) {
+        // A trap on any canary event refuses the candidate, even one isolated to a
+        // few events.
+        if let Some((_, fault)) = out.traps.iter().find(|(k, _)| *k == index) {
             return Err(Refusal::Canary(fault.to_string()));
         }
         Ok(())
@@ -404,13 +418,8 @@ impl PipelineControl {
                 let k = p.index;
                 p.batches += 1;
                 p.events += out.seen.get(k).copied().unwrap_or(0) as u64;
-                let faulted: usize = out
-                    .faults
-                    .iter()
-                    .filter(|(i, _)| *i == k)
-                    .map(|_| out.seen.get(k).copied().unwrap_or(0))
-                    .sum();
-                p.failed += (out.rejected.get(k).copied().unwrap_or(0) + faulted) as u64;
+                let trapped = out.trapped.get(k).copied().unwrap_or(0);
+                p.failed += (out.rejected.get(k).copied().unwrap_or(0) + trapped) as u64;
                 let rate = if p.events == 0 {
                     0.0
                 } else {
@@ -471,6 +480,7 @@ impl PipelineControl {
                 })
                 .collect(),
             events: state.events.clone(),
+            stalled: state.stalled.clone(),
         }
     }
 }

@@ -137,6 +137,11 @@ impl Flow {
         Offer::Taken
     }
 
+    /// The partitions this reader has paused.
+    pub fn paused(&self) -> &HashSet<TopicPartition> {
+        &self.paused
+    }
+
     /// Whether any batch is parked.
     pub fn has_parked(&self) -> bool {
         self.parked.iter().any(|q| !q.is_empty())

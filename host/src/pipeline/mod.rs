@@ -9,6 +9,8 @@ pub mod batch;
 pub mod chain;
 pub mod control;
 pub mod flow;
+mod skipped;
+pub mod stall;
 mod watch;
 mod worker;
 
@@ -32,6 +34,7 @@ use crate::runtime::{Plugin, PluginKind, Runtime};
 use crate::sink::Sink;
 use crate::sink::clickhouse::ClickHouse;
 use crate::source::kafka::{self, KafkaSource, KafkaSourceConfig};
+use crate::source::settings::KafkaSettings;
 use crate::telemetry::Stats;
 
 /// Batches queued per worker before the reader waits: backpressure, not buffering.
@@ -48,6 +51,10 @@ struct Shared {
     abandon: CancellationToken,
     /// Payload bytes read and not yet finished, against `batch.max_in_flight_bytes`.
     in_flight: Arc<InFlightBytes>,
+    /// Partitions to read again from their beginning because their topic was created
+    /// anew; the reader seeks and starts a new epoch between two records, so no record
+    /// of before the seek mixes with one of after it.
+    restarts: mpsc::UnboundedSender<(Arc<str>, i32)>,
 }
 
 /// Loads and checks a pipeline's plugins (compile once; each worker instantiates).
@@ -70,7 +77,7 @@ pub fn load_plugins(runtime: &Runtime, config: &PipelineConfig) -> Result<Vec<Ar
 pub async fn run(
     control: Arc<PipelineControl>,
     ch: ClickHouse,
-    brokers: &str,
+    kafka: KafkaSettings,
     stats: Arc<Stats>,
     shutdown: CancellationToken,
     drain: Duration,
@@ -91,12 +98,18 @@ pub async fn run(
         &config.dead_letter_table,
     )
     .await?;
+    let without_id = sink.tables_without_topic_id();
+    if !without_id.is_empty() {
+        warn!(pipeline = %config.name, tables = ?without_id, "These tables lack the `_topic_id String` column, so a topic deleted and created again is caught only when its offsets run past the old ones; add the column (scripts/schema.sh does).");
+    }
     let source = KafkaSource::connect(&KafkaSourceConfig {
-        brokers: brokers.to_owned(),
+        settings: kafka,
         group: config.group.clone(),
         topics: config.topics.clone(),
+        topic_patterns: config.topic_patterns.clone(),
     })?;
     info!(pipeline = %config.name, topics = ?config.topics, table = %config.table, plugins = plugins.len(), "Pipeline started.");
+    let (restart_tx, restart_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         config,
         control: control.clone(),
@@ -105,6 +118,7 @@ pub async fn run(
         stats,
         abandon: CancellationToken::new(),
         in_flight: Arc::new(InFlightBytes::default()),
+        restarts: restart_tx,
     });
     let mut senders = Vec::new();
     let mut workers = Vec::new();
@@ -119,16 +133,20 @@ pub async fn run(
         .lifecycle
         .watch
         .then(|| tokio::spawn(watch::run(control, shutdown.clone())));
-    read(&shared, &senders, &shutdown).await;
+    // The drain deadline runs from the moment shutdown is asked for, whatever the
+    // reader and workers are waiting on (a frozen ClickHouse must not hold the exit).
+    let abandon = shared.abandon.clone();
+    let stopping = shutdown.clone();
+    let deadline = tokio::spawn(async move {
+        stopping.cancelled().await;
+        tokio::time::sleep(drain).await;
+        abandon.cancel();
+    });
+    read(&shared, &senders, restart_rx, &shutdown).await;
     if let Some(w) = watcher {
         w.abort();
     }
     drop(senders);
-    let abandon = shared.abandon.clone();
-    let deadline = tokio::spawn(async move {
-        tokio::time::sleep(drain).await;
-        abandon.cancel();
-    });
     for w in workers {
         if let Err(e) = w.await {
             warn!(error = %e, "A pipeline worker panicked.");
@@ -139,7 +157,12 @@ pub async fn run(
     Ok(())
 }
 
-async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &CancellationToken) {
+async fn read(
+    shared: &Shared,
+    senders: &[mpsc::Sender<Batch>],
+    mut restarts: mpsc::UnboundedReceiver<(Arc<str>, i32)>,
+    shutdown: &CancellationToken,
+) {
     let consumer = &shared.source.consumer;
     let ownership = &shared.source.ownership;
     let mut batcher = Batcher::new(shared.config.batch, shared.in_flight.clone());
@@ -148,6 +171,10 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
     let mut tick = tokio::time::interval(Duration::from_millis(tick_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut topics: HashMap<String, Arc<str>> = HashMap::new();
+    let mut skips = skipped::SkipWatch::default();
+    let mut skipped_at = Instant::now();
+    let mut stalls = stall::StallWatch::default();
+    let mut stall_at = Instant::now();
     loop {
         let closed = tokio::select! {
             biased;
@@ -160,21 +187,45 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
                     let ts = m.timestamp().to_millis().unwrap_or(-1);
                     let payload = m.payload().unwrap_or(&[]);
                     shared.stats.consumed(1);
+                    skips.read(&topic, m.partition(), epoch, m.offset());
                     batcher
                         .push(&topic, m.partition(), epoch, m.offset(), ts, m.key().map(<[u8]>::to_vec), headers, payload, Instant::now())
                         .into_iter()
                         .collect::<Vec<_>>()
                 }
                 Err(e) => {
-                    warn!(error = %e, "Kafka consumer error.");
+                    let text = e.to_string();
+                    if stalls.consumer_error(&text, Instant::now()) {
+                        warn!(pipeline = %shared.config.name, error = %text, "Kafka consumer error (logged once a minute while it repeats).");
+                    }
                     Vec::new()
                 }
             },
+            Some((topic, partition)) = restarts.recv() => {
+                // librdkafka drops what it fetched before the seek; what we read before
+                // it carries the old epoch and is dropped as stale.
+                match kafka::seek_to_beginning(consumer, &topic, partition) {
+                    Ok(()) => {
+                        ownership.renew(&topic, partition);
+                        info!(pipeline = %shared.config.name, %topic, partition, "Reading the partition again from its beginning.");
+                    }
+                    Err(e) => warn!(error = %format!("{e:#}"), "Cannot seek the partition to its beginning; a restart or rebalance reads it from the committed offset."),
+                }
+                Vec::new()
+            }
             _ = tick.tick() => {
                 if flow.flush(senders) == Offer::Closed {
                     return;
                 }
                 flow.apply(consumer, shared.control.quarantined(), shared.in_flight.get(), &shared.config.name);
+                if skipped_at.elapsed() >= SKIPPED_COMMIT_EVERY && !shared.control.quarantined() {
+                    skipped_at = Instant::now();
+                    skips.commit(shared);
+                }
+                if stall_at.elapsed() >= STALL_CHECK_EVERY {
+                    stall_at = Instant::now();
+                    watch_stalls(shared, &mut stalls, &flow);
+                }
                 batcher.expired(Instant::now())
             }
         };
@@ -194,15 +245,60 @@ async fn read(shared: &Shared, senders: &[mpsc::Sender<Batch>], shutdown: &Cance
             );
         }
     }
-    if flow.drain(senders).await == Offer::Closed {
-        return;
-    }
-    for batch in batcher.drain() {
-        if !dispatch(senders, batch).await {
+    // Hand over what was read, unless the drain deadline passes first.
+    let handed = async {
+        if flow.drain(senders).await == Offer::Closed {
             return;
         }
+        for batch in batcher.drain() {
+            if !dispatch(senders, batch).await {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = handed => {}
+        _ = shared.abandon.cancelled() => {}
     }
 }
+
+/// How often the reader looks for partitions that stopped making progress.
+const STALL_CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// Looks for partitions stuck behind records they cannot read; logs each change once
+/// and shows the stalled ones in the pipeline's status.
+fn watch_stalls(shared: &Shared, stalls: &mut stall::StallWatch, flow: &Flow) {
+    let consumer = &shared.source.consumer;
+    let Ok(positions) = tokio::task::block_in_place(|| kafka::positions(consumer)) else {
+        return;
+    };
+    let mut paused = flow.paused().clone();
+    if shared.control.quarantined() {
+        paused.extend(positions.keys().cloned());
+    }
+    let changes = stalls.check(&positions, &paused, Instant::now(), |(topic, partition)| {
+        tokio::task::block_in_place(|| kafka::end_offset(consumer, topic, *partition)).ok()
+    });
+    if changes.is_empty() {
+        return;
+    }
+    for change in changes {
+        match change {
+            stall::Change::Stalled(s) => {
+                tracing::error!(pipeline = %shared.config.name, topic = %s.topic, partition = s.partition, offset = s.offset, end = s.end, error = s.error.as_deref().unwrap_or("none seen"), "Partition stalled: the consumer makes no progress although records wait; the other partitions go on.");
+                shared.stats.stalled();
+            }
+            stall::Change::Moving { topic, partition } => {
+                info!(pipeline = %shared.config.name, %topic, partition, "Stalled partition moves again.");
+            }
+        }
+    }
+    shared.control.set_stalled(stalls.stalled());
+}
+
+/// How often the reader looks for partitions whose consumer position moved past what
+/// was committed without a record to show for it.
+const SKIPPED_COMMIT_EVERY: Duration = Duration::from_secs(1);
 
 /// Hands a batch to its partition's worker, waiting for room: for shutdown only,
 /// when the reader no longer has to keep polling.

@@ -8,14 +8,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 use super::Shared;
 use super::chain::{Chain, ChainRun};
 use super::control::{PipelineControl, Refusal};
 use crate::record::{Batch, ChainOutput};
+use crate::sink::fence::{self, CommitMetadata, Fenced};
 use crate::sink::{Marks, Source, WriteError, Written};
 use crate::source::kafka::{self, Ownership};
+use crate::source::topic_id;
 
 /// First and largest pause between retries of a failed write.
 const RETRY_MIN: Duration = Duration::from_millis(100);
@@ -27,6 +29,8 @@ const CANARY_EVERY: Duration = Duration::from_secs(1);
 /// After a new plugin version fails to start in this worker, how long before it is
 /// tried again.
 const REBUILD_RETRY: Duration = Duration::from_secs(1);
+/// How often a new owner asks again whether an old owner's insert has finished.
+const FENCE_POLL: Duration = Duration::from_millis(200);
 
 /// A worker's chain and the generation it was built from. The worker changes plugin
 /// versions only here, between batches. A version that fails to start keeps the old
@@ -83,11 +87,36 @@ impl ChainSlot {
     }
 }
 
+/// What a worker holds for a partition it owns, for one assignment epoch.
+struct Owned {
+    epoch: u64,
+    /// What each table already holds (per table, of this topic incarnation).
+    marks: Marks,
+    /// The ClickHouse session this owner writes through, named in the commit metadata.
+    session: String,
+    /// The topic's ID (KIP-516); empty when the cluster has none.
+    topic_id: String,
+    /// The offset last committed, which every rewrite of the metadata commits again.
+    committed: i64,
+    /// A newer owner fenced the session: this epoch's batches are dropped.
+    fenced: bool,
+}
+
+impl Owned {
+    fn metadata(&self) -> String {
+        CommitMetadata {
+            topic_id: self.topic_id.clone(),
+            sessions: vec![self.session.clone()],
+        }
+        .encode()
+    }
+}
+
 /// Runs until the reader closes the queue: every batch is written and committed, or
 /// dropped because its partition moved on or the drain deadline passed.
 pub(super) async fn run(shared: Arc<Shared>, mut slot: ChainSlot, mut rx: mpsc::Receiver<Batch>) {
     let ownership: &Arc<Ownership> = &shared.source.ownership;
-    let mut marks: HashMap<(Arc<str>, i32), (u64, Marks)> = HashMap::new();
+    let mut owned: HashMap<(Arc<str>, i32), Owned> = HashMap::new();
     let mut canary_at: Option<Instant> = None;
     while let Some(batch) = rx.recv().await {
         let _bytes = shared.in_flight.release_on_drop(&batch);
@@ -114,22 +143,32 @@ pub(super) async fn run(shared: Arc<Shared>, mut slot: ChainSlot, mut rx: mpsc::
             canary_at = Some(Instant::now());
         }
         let key = (batch.topic.clone(), batch.partition);
-        let fresh = !matches!(marks.get(&key), Some((epoch, _)) if *epoch == batch.epoch);
+        let fresh = !matches!(owned.get(&key), Some(o) if o.epoch == batch.epoch);
         if fresh {
-            let Some(loaded) = load_marks(&shared, &batch).await else {
+            let Some(o) = establish(&shared, &batch).await else {
                 continue;
             };
-            marks.insert(key.clone(), (batch.epoch, loaded));
+            owned.insert(key.clone(), o);
         }
-        let Some((_, partition_marks)) = marks.get_mut(&key) else {
+        let Some(o) = owned.get_mut(&key) else {
             continue;
         };
+        if o.fenced {
+            continue;
+        }
         let Some(last) = batch.last_offset() else {
             continue;
         };
-        if !process(&shared, &mut slot, batch.clone(), partition_marks).await {
-            continue;
+        match process(&shared, &mut slot, batch.clone(), o).await {
+            Ok(()) => {}
+            Err(Stop::Abandoned) => continue,
+            Err(Stop::Fenced) => {
+                error!(pipeline = %shared.config.name, topic = %batch.topic, partition = batch.partition, "A newer owner fenced this member's ClickHouse session; it stops writing the partition until it is assigned again.");
+                o.fenced = true;
+                continue;
+            }
         }
+        let metadata = o.metadata();
         let committed = tokio::task::block_in_place(|| {
             kafka::commit(
                 &shared.source.consumer,
@@ -138,25 +177,40 @@ pub(super) async fn run(shared: Arc<Shared>, mut slot: ChainSlot, mut rx: mpsc::
                 batch.partition,
                 batch.epoch,
                 last + 1,
+                &metadata,
             )
         });
-        if let Err(e) = committed {
-            warn!(error = %format!("{e:#}"), "Commit failed; a restart replays and the sink skips what it has.");
+        match committed {
+            Ok(true) => {
+                o.committed = last + 1;
+                ownership.committed(
+                    &batch.topic,
+                    batch.partition,
+                    batch.epoch,
+                    last + 1,
+                    &metadata,
+                );
+            }
+            Ok(false) => {}
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "Commit failed; a restart replays and the sink skips what it has.")
+            }
         }
     }
 }
 
-/// Reads the sink's marks for a new assignment, retrying until it works or we stop.
-async fn load_marks(shared: &Shared, batch: &Batch) -> Option<Marks> {
+/// Takes over a partition at the first batch of an assignment, retrying until it
+/// works or the partition is lost: fences every earlier owner's session (see
+/// `sink::fence`), then reads the marks. None if the batch must be dropped.
+async fn establish(shared: &Shared, batch: &Batch) -> Option<Owned> {
     let mut pause = RETRY_MIN;
     loop {
-        match shared
-            .sink
-            .load_marks(&shared.config.name, &batch.topic, batch.partition)
-            .await
-        {
-            Ok(m) => return Some(m),
-            Err(e) => warn!(error = %format!("{e:#}"), "Cannot read sink offsets; retrying."),
+        match take_over(shared, batch).await {
+            Ok(Some(o)) => return Some(o),
+            Ok(None) => return None,
+            Err(e) => {
+                warn!(pipeline = %shared.config.name, topic = %batch.topic, partition = batch.partition, error = %format!("{e:#}"), "Cannot take over the partition yet; retrying.")
+            }
         }
         if !wait_retry(shared, batch, &mut pause).await {
             return None;
@@ -164,16 +218,196 @@ async fn load_marks(shared: &Shared, batch: &Batch) -> Option<Marks> {
     }
 }
 
+/// One try of [`establish`]. In order: read the committed offset and metadata; make
+/// sure both belong to this incarnation of the topic; open our session and register
+/// it beside the earlier ones, so that from here on a later owner fences ours too;
+/// fence the earlier ones; read the marks, dropping any past the partition's end.
+async fn take_over(shared: &Shared, batch: &Batch) -> Result<Option<Owned>> {
+    let (topic, partition, epoch) = (&*batch.topic, batch.partition, batch.epoch);
+    let consumer = &shared.source.consumer;
+    let ownership = &shared.source.ownership;
+    let pipeline = &shared.config.name;
+    let (committed, metadata) =
+        tokio::task::block_in_place(|| kafka::committed(consumer, topic, partition))?;
+    let previous = CommitMetadata::decode(&metadata);
+    let topic_id = tokio::task::block_in_place(|| {
+        topic_id::describe(consumer, topic, Duration::from_secs(10))
+    })?
+    .unwrap_or_default();
+    if committed.is_some()
+        && !previous.topic_id.is_empty()
+        && !topic_id.is_empty()
+        && previous.topic_id != topic_id
+    {
+        error!(%pipeline, %topic, partition, committed = ?committed, was = %previous.topic_id, now = %topic_id, "The committed offset belongs to another incarnation of this topic (deleted and created again); reading the partition from its beginning.");
+        restart_incarnation(shared, batch, &topic_id, &previous.sessions)?;
+        return Ok(None);
+    }
+    let session = fence::new_session_id();
+    shared.sink.open_session(&session).await?;
+    let committed = committed.unwrap_or(batch.events.first().map_or(0, |e| e.offset));
+    {
+        let _registering = ownership.registering(topic, partition);
+        let mut sessions = previous.sessions.clone();
+        sessions.push(session.clone());
+        let registration = CommitMetadata {
+            topic_id: topic_id.clone(),
+            sessions,
+        }
+        .encode();
+        let ours = tokio::task::block_in_place(|| {
+            kafka::commit(
+                consumer,
+                ownership,
+                topic,
+                partition,
+                epoch,
+                committed,
+                &registration,
+            )
+        })?;
+        if !ours {
+            return Ok(None);
+        }
+    }
+    for old in previous.sessions.iter().filter(|s| **s != session) {
+        let started = Instant::now();
+        let mut warned = false;
+        loop {
+            match shared.sink.fence_session(old).await? {
+                Fenced::Done | Fenced::Gone => break,
+                Fenced::Busy => {
+                    if !warned && started.elapsed() > Duration::from_secs(5) {
+                        warn!(%pipeline, %topic, partition, session = %old, "An insert of the previous owner is still running; waiting for it before reading the marks.");
+                        warned = true;
+                    }
+                    if !ownership.is_current(topic, partition, epoch)
+                        || shared.abandon.is_cancelled()
+                    {
+                        return Ok(None);
+                    }
+                    tokio::time::sleep(FENCE_POLL).await;
+                }
+            }
+        }
+    }
+    let mut marks = shared
+        .sink
+        .load_marks(pipeline, topic, &topic_id, partition)
+        .await?;
+    let end = tokio::task::block_in_place(|| kafka::end_offset(consumer, topic, partition))?;
+    for (table, mark) in marks.discard_from(end) {
+        error!(%pipeline, %topic, partition, %table, mark, end, "The table holds offsets of this partition past its end: they belong to another incarnation of the topic (deleted and created again) or to a truncated log. They no longer count as written; the partition is written from its committed offset.");
+        shared.stats.incarnation_changed();
+    }
+    Ok(Some(Owned {
+        epoch,
+        marks,
+        session,
+        topic_id,
+        committed,
+        fenced: false,
+    }))
+}
+
+/// Starts a partition over for a new incarnation of its topic: commits its beginning
+/// under the new topic ID (the old committed offset means nothing for the new one),
+/// keeping the sessions a later owner must fence, and has the reader seek there.
+fn restart_incarnation(
+    shared: &Shared,
+    batch: &Batch,
+    topic_id: &str,
+    sessions: &[String],
+) -> Result<()> {
+    let (topic, partition) = (&*batch.topic, batch.partition);
+    let source = &shared.source;
+    shared.stats.incarnation_changed();
+    let start =
+        tokio::task::block_in_place(|| kafka::start_offset(&source.consumer, topic, partition))?;
+    let metadata = CommitMetadata {
+        topic_id: topic_id.to_owned(),
+        sessions: sessions.to_vec(),
+    }
+    .encode();
+    let ours = tokio::task::block_in_place(|| {
+        kafka::commit(
+            &source.consumer,
+            &source.ownership,
+            topic,
+            partition,
+            batch.epoch,
+            start,
+            &metadata,
+        )
+    })?;
+    if ours {
+        let _ = shared.restarts.send((batch.topic.clone(), partition));
+    }
+    Ok(())
+}
+
+/// Whether the topic is still the incarnation `owned` was taken over for, asked of
+/// the cluster after the batch was read: a batch read from a topic created anew
+/// under the same name is read after that creation, so the answer is fresh enough.
+async fn same_incarnation(shared: &Shared, batch: &Batch, owned: &Owned) -> Result<bool, Stop> {
+    let mut pause = RETRY_MIN;
+    loop {
+        let now = tokio::task::block_in_place(|| {
+            topic_id::describe(
+                &shared.source.consumer,
+                &batch.topic,
+                Duration::from_secs(10),
+            )
+        });
+        match now {
+            Ok(Some(id)) if id == owned.topic_id || owned.topic_id.is_empty() => return Ok(true),
+            Ok(Some(id)) => {
+                error!(pipeline = %shared.config.name, topic = %batch.topic, partition = batch.partition, was = %owned.topic_id, now = %id, "The topic was deleted and created again; its new records are read from the beginning, and nothing of the batch in hand is written.");
+                if let Err(e) =
+                    restart_incarnation(shared, batch, &id, std::slice::from_ref(&owned.session))
+                {
+                    warn!(error = %format!("{e:#}"), "Cannot restart the partition yet.");
+                }
+                return Ok(false);
+            }
+            // No ID: a broker without topic IDs (it never had one), or the topic is
+            // gone for the moment (then ownership ends soon, or it comes back).
+            Ok(None) if owned.topic_id.is_empty() => return Ok(true),
+            Ok(None) => {
+                debug!(topic = %batch.topic, "The topic is not listed; waiting before writing.")
+            }
+            Err(e) => {
+                warn!(topic = %batch.topic, error = %format!("{e:#}"), "Cannot check the topic's ID; waiting before writing.")
+            }
+        }
+        if !wait_retry(shared, batch, &mut pause).await {
+            return Err(Stop::Abandoned);
+        }
+    }
+}
+
+/// Why a batch was not written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Given up: the partition was revoked, or the shutdown deadline passed.
+    Abandoned,
+    /// A newer owner fenced this member's session.
+    Fenced,
+}
+
 /// Runs the chain and writes the result, cutting the batch where a table's mark
-/// falls inside it. Returns false if the batch was abandoned.
+/// falls inside it.
 async fn process(
     shared: &Shared,
     slot: &mut ChainSlot,
     mut batch: Batch,
-    marks: &mut Marks,
-) -> bool {
+    owned: &mut Owned,
+) -> Result<(), Stop> {
+    if !same_incarnation(shared, &batch, owned).await? {
+        return Err(Stop::Abandoned);
+    }
     let mut parts = Vec::new();
-    for cut in marks.cut_points() {
+    for cut in owned.marks.cut_points() {
         if batch.events.first().is_some_and(|e| e.offset <= cut)
             && batch.last_offset().is_some_and(|l| l > cut)
         {
@@ -186,30 +420,26 @@ async fn process(
         let started = Instant::now();
         let run: ChainRun = tokio::task::block_in_place(|| slot.chain.run(&part));
         shared.control.report(slot.generation, &run);
-        let source = Source {
-            pipeline: &shared.config.name,
-            topic: &part.topic,
-            partition: part.partition,
-            version: slot.chain.version(),
-        };
+        if run.isolations > 0 {
+            shared.stats.isolated(run.isolations);
+        }
         let mut attempt = SinkAttempt {
             shared,
-            source,
+            version: slot.chain.version(),
+            owned,
             out: &run.output,
             part: &part,
             pause: RETRY_MIN,
         };
-        let Some(w) = write_with_retry(&mut attempt, marks).await else {
-            return false;
-        };
+        let w = write_with_retry(&mut attempt).await?;
         shared
             .stats
             .written(part.events.len() as u64, w.rows, w.dead, started.elapsed());
         if let Some(last) = part.last_offset() {
-            marks.advance_all(shared.sink.table_names(), last);
+            owned.marks.advance_all(shared.sink.table_names(), last);
         }
     }
-    true
+    Ok(())
 }
 
 /// One part's write as the retry loop sees it; a trait so that a test can script a
@@ -217,12 +447,15 @@ async fn process(
 trait Attempt {
     /// Where the part came from, for logs.
     fn source(&self) -> (&str, i32);
-    /// Inserts what `marks` say the tables lack.
-    async fn write(&mut self, marks: &Marks) -> Result<Written, WriteError>;
-    /// Reads what the tables hold now.
-    async fn reload(&mut self) -> Result<Marks>;
+    /// Inserts what the marks say the tables lack.
+    async fn write(&mut self) -> Result<Written, WriteError>;
+    /// Reads what the tables hold now into the marks.
+    async fn reload(&mut self) -> Result<()>;
     /// Re-reads the columns of a table that refused rows encoded for its old ones.
     async fn refresh(&mut self, table: &str) -> Result<()>;
+    /// Opens a new session after the server lost ours, and registers it; false if
+    /// this member may not register any more (the partition is no longer ours).
+    async fn renew_session(&mut self) -> Result<bool>;
     /// Waits before the next try; false if the part must be given up.
     async fn pause(&mut self) -> bool;
     /// Stops the pipeline for a cause only a person can fix and waits until it is
@@ -232,7 +465,7 @@ trait Attempt {
 
 /// What the retry loop does after a failed write, before it re-reads the marks.
 enum Then {
-    /// Go on at once (the table was re-read).
+    /// Go on at once (the table was re-read, or a new session registered).
     Continue,
     /// Back off, then try the same rows again.
     Pause,
@@ -240,20 +473,34 @@ enum Then {
     Halt(String),
 }
 
-/// Writes until an insert succeeds; None if the part was given up. A failed insert
-/// may still have landed (committed by the server, the answer lost), so every retry
-/// first re-reads the marks, and no insert runs before that re-read has succeeded:
-/// an insert on the old marks would write the landed rows a second time.
+/// Writes until an insert succeeds. A failed insert may still have landed (committed
+/// by the server, the answer lost), so every retry first re-reads the marks, and no
+/// insert runs before that re-read has succeeded: an insert on the old marks would
+/// write the landed rows a second time.
 ///
 /// By the error: a passing failure is retried after a pause; rows the table no
 /// longer fits are encoded again once against its re-read columns (rows that still do
 /// not fit become `schema` dead letters), and a second refusal halts the pipeline, as
-/// a fatal error (authentication, permissions, an engine without inserts) does at once.
-async fn write_with_retry(attempt: &mut impl Attempt, marks: &mut Marks) -> Option<Written> {
+/// a fatal error (authentication, permissions, an engine without inserts) does at
+/// once. A fenced session stops the partition; a lost one is replaced and registered.
+async fn write_with_retry(attempt: &mut impl Attempt) -> Result<Written, Stop> {
     let mut refreshed = false;
     loop {
-        let then = match attempt.write(marks).await {
-            Ok(w) => return Some(w),
+        let then = match attempt.write().await {
+            Ok(w) => return Ok(w),
+            Err(WriteError::Fenced { .. }) => return Err(Stop::Fenced),
+            Err(WriteError::SessionLost { session }) => {
+                let (topic, partition) = attempt.source();
+                warn!(%topic, partition, %session, "ClickHouse lost this member's session (idle past its timeout?); opening and registering a new one.");
+                match attempt.renew_session().await {
+                    Ok(true) => Then::Continue,
+                    Ok(false) => return Err(Stop::Fenced),
+                    Err(e) => {
+                        warn!(error = %format!("{e:#}"), "Cannot open a new session yet; retrying.");
+                        Then::Pause
+                    }
+                }
+            }
             Err(WriteError::Schema { table, error }) if !refreshed => {
                 refreshed = true;
                 let (topic, partition) = attempt.source();
@@ -283,26 +530,23 @@ async fn write_with_retry(attempt: &mut impl Attempt, marks: &mut Marks) -> Opti
             Then::Continue => {}
             Then::Pause => {
                 if !attempt.pause().await {
-                    return None;
+                    return Err(Stop::Abandoned);
                 }
             }
             Then::Halt(reason) => {
                 refreshed = false;
                 if !attempt.halt(&reason).await {
-                    return None;
+                    return Err(Stop::Abandoned);
                 }
             }
         }
         loop {
             match attempt.reload().await {
-                Ok(m) => {
-                    *marks = m;
-                    break;
-                }
+                Ok(()) => break,
                 Err(e) => {
                     warn!(error = %format!("{e:#}"), "Cannot re-read sink offsets; not writing until they are read.");
                     if !attempt.pause().await {
-                        return None;
+                        return Err(Stop::Abandoned);
                     }
                 }
             }
@@ -313,7 +557,8 @@ async fn write_with_retry(attempt: &mut impl Attempt, marks: &mut Marks) -> Opti
 /// The real sink behind [`write_with_retry`].
 struct SinkAttempt<'a> {
     shared: &'a Shared,
-    source: Source<'a>,
+    version: &'a str,
+    owned: &'a mut Owned,
     out: &'a ChainOutput,
     part: &'a Batch,
     pause: Duration,
@@ -324,23 +569,85 @@ impl Attempt for SinkAttempt<'_> {
         (&self.part.topic, self.part.partition)
     }
 
-    async fn write(&mut self, marks: &Marks) -> Result<Written, WriteError> {
-        self.shared.sink.write(self.source, self.out, marks).await
+    async fn write(&mut self) -> Result<Written, WriteError> {
+        let source = Source {
+            pipeline: &self.shared.config.name,
+            topic: &self.part.topic,
+            partition: self.part.partition,
+            topic_id: &self.owned.topic_id,
+            version: self.version,
+            session: Some(&self.owned.session),
+        };
+        self.shared
+            .sink
+            .write(source, self.out, &self.owned.marks)
+            .await
     }
 
-    async fn reload(&mut self) -> Result<Marks> {
-        self.shared
+    async fn reload(&mut self) -> Result<()> {
+        // A failed insert may still be running on the server (the client gave up on
+        // a frozen or slow server, the request did not): marks read now could miss
+        // rows it is about to commit. Our own session runs one query at a time, so
+        // once a query in it answers, that insert has finished, landed or not.
+        let started = Instant::now();
+        while !self.shared.sink.session_idle(&self.owned.session).await? {
+            if !self.shared.source.ownership.is_current(
+                &self.part.topic,
+                self.part.partition,
+                self.part.epoch,
+            ) || self.shared.abandon.is_cancelled()
+            {
+                anyhow::bail!("the partition was given up while an insert of ours still ran");
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                debug!(topic = %self.part.topic, partition = self.part.partition, "An insert of ours is still running on the server; waiting for it before reading the marks.");
+            }
+            tokio::time::sleep(FENCE_POLL).await;
+        }
+        self.owned.marks = self
+            .shared
             .sink
             .load_marks(
                 &self.shared.config.name,
                 &self.part.topic,
+                &self.owned.topic_id,
                 self.part.partition,
             )
-            .await
+            .await?;
+        Ok(())
     }
 
     async fn refresh(&mut self, table: &str) -> Result<()> {
         self.shared.sink.refresh(table).await
+    }
+
+    async fn renew_session(&mut self) -> Result<bool> {
+        let session = fence::new_session_id();
+        self.shared.sink.open_session(&session).await?;
+        let (topic, partition, epoch) = (&*self.part.topic, self.part.partition, self.part.epoch);
+        let source = &self.shared.source;
+        let _registering = source.ownership.registering(topic, partition);
+        let metadata = CommitMetadata {
+            topic_id: self.owned.topic_id.clone(),
+            sessions: vec![session.clone()],
+        }
+        .encode();
+        let committed = self.owned.committed;
+        let ours = tokio::task::block_in_place(|| {
+            kafka::commit(
+                &source.consumer,
+                &source.ownership,
+                topic,
+                partition,
+                epoch,
+                committed,
+                &metadata,
+            )
+        })?;
+        if ours {
+            self.owned.session = session;
+        }
+        Ok(ours)
     }
 
     async fn pause(&mut self) -> bool {
@@ -392,11 +699,12 @@ mod tests {
     use super::*;
 
     /// A scripted table: each write takes the next scripted result (success once the
-    /// script runs out), landing the offsets `marks` do not cover when the script says
-    /// the insert landed.
+    /// script runs out), landing the offsets the marks do not cover when the script
+    /// says the insert landed.
     struct Scripted {
         batch: Vec<i64>,
         held: Vec<i64>,
+        marks: Marks,
         script: Vec<Step>,
         writes: usize,
         reloads: usize,
@@ -404,6 +712,9 @@ mod tests {
         failing_reloads: usize,
         refreshed: Vec<String>,
         halts: Vec<String>,
+        renewals: usize,
+        /// Whether a renewal may register (false: the partition is no longer ours).
+        may_register: bool,
     }
 
     enum Step {
@@ -413,6 +724,10 @@ mod tests {
         Schema,
         /// Authentication failed; nothing landed.
         Fatal,
+        /// A newer owner made our session read-only; nothing landed.
+        Fenced,
+        /// The server forgot our session; nothing landed.
+        SessionLost,
     }
 
     impl Scripted {
@@ -420,12 +735,15 @@ mod tests {
             Self {
                 batch: (100..110).collect(),
                 held: Vec::new(),
+                marks: Marks::default(),
                 script,
                 writes: 0,
                 reloads: 0,
                 failing_reloads: 0,
                 refreshed: Vec::new(),
                 halts: Vec::new(),
+                renewals: 0,
+                may_register: true,
             }
         }
     }
@@ -435,13 +753,13 @@ mod tests {
             ("t", 0)
         }
 
-        async fn write(&mut self, marks: &Marks) -> Result<Written, WriteError> {
+        async fn write(&mut self) -> Result<Written, WriteError> {
             self.writes += 1;
             let missing: Vec<i64> = self
                 .batch
                 .iter()
                 .copied()
-                .filter(|o| !marks.covers("t", *o))
+                .filter(|o| !self.marks.covers("t", *o))
                 .collect();
             let step = (!self.script.is_empty()).then(|| self.script.remove(0));
             match step {
@@ -459,6 +777,12 @@ mod tests {
                     reason: "table t: ClickHouse refused the user or password; fix it".into(),
                     error: anyhow::anyhow!("Code: 516"),
                 }),
+                Some(Step::Fenced) => Err(WriteError::Fenced {
+                    session: "old".into(),
+                }),
+                Some(Step::SessionLost) => Err(WriteError::SessionLost {
+                    session: "old".into(),
+                }),
                 None => {
                     self.held.extend(&missing);
                     Ok(Written {
@@ -469,7 +793,7 @@ mod tests {
             }
         }
 
-        async fn reload(&mut self) -> Result<Marks> {
+        async fn reload(&mut self) -> Result<()> {
             self.reloads += 1;
             if self.reloads <= self.failing_reloads {
                 anyhow::bail!("connection refused");
@@ -478,12 +802,18 @@ mod tests {
             if let Some(max) = self.held.iter().max() {
                 marks.advance_all(&["t".to_owned()], *max);
             }
-            Ok(marks)
+            self.marks = marks;
+            Ok(())
         }
 
         async fn refresh(&mut self, table: &str) -> Result<()> {
             self.refreshed.push(table.to_owned());
             Ok(())
+        }
+
+        async fn renew_session(&mut self) -> Result<bool> {
+            self.renewals += 1;
+            Ok(self.may_register)
         }
 
         async fn pause(&mut self) -> bool {
@@ -500,11 +830,10 @@ mod tests {
     async fn a_write_that_landed_unanswered_is_not_repeated_when_the_marks_cannot_be_read() {
         let mut sink = Scripted::new(vec![Step::LostAnswer]);
         sink.failing_reloads = 1;
-        let mut marks = Marks::default();
-        let written = write_with_retry(&mut sink, &mut marks).await;
+        let written = write_with_retry(&mut sink).await;
         assert_eq!(
             written.map(|w| w.rows),
-            Some(0),
+            Ok(0),
             "the retry skips what landed"
         );
         assert_eq!(
@@ -518,8 +847,8 @@ mod tests {
     #[tokio::test]
     async fn a_schema_error_rereads_the_table_once_and_writes_again() {
         let mut sink = Scripted::new(vec![Step::Schema]);
-        let written = write_with_retry(&mut sink, &mut Marks::default()).await;
-        assert_eq!(written.map(|w| w.rows), Some(10));
+        let written = write_with_retry(&mut sink).await;
+        assert_eq!(written.map(|w| w.rows), Ok(10));
         assert_eq!(sink.refreshed, vec!["t".to_owned()]);
         assert!(
             sink.halts.is_empty(),
@@ -530,8 +859,8 @@ mod tests {
     #[tokio::test]
     async fn a_second_schema_error_halts_instead_of_looping() {
         let mut sink = Scripted::new(vec![Step::Schema, Step::Schema]);
-        let written = write_with_retry(&mut sink, &mut Marks::default()).await;
-        assert_eq!(written.map(|w| w.rows), Some(10), "written once resumed");
+        let written = write_with_retry(&mut sink).await;
+        assert_eq!(written.map(|w| w.rows), Ok(10), "written once resumed");
         assert_eq!(sink.refreshed.len(), 1, "re-read once, not per retry");
         assert_eq!(sink.halts.len(), 1);
         assert!(
@@ -544,8 +873,8 @@ mod tests {
     #[tokio::test]
     async fn a_fatal_error_halts_once_and_resumes_on_fresh_marks() {
         let mut sink = Scripted::new(vec![Step::Fatal]);
-        let written = write_with_retry(&mut sink, &mut Marks::default()).await;
-        assert_eq!(written.map(|w| w.rows), Some(10));
+        let written = write_with_retry(&mut sink).await;
+        assert_eq!(written.map(|w| w.rows), Ok(10));
         assert_eq!(sink.halts.len(), 1, "one halt, not one per retry");
         assert!(
             sink.halts[0].contains("resume the pipeline"),
@@ -554,6 +883,29 @@ mod tests {
         );
         assert_eq!(sink.reloads, 1, "the marks are re-read before the retry");
         assert_eq!(sink.held, (100..110).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_fenced_session_stops_the_partition_without_a_retry() {
+        let mut sink = Scripted::new(vec![Step::Fenced]);
+        assert_eq!(write_with_retry(&mut sink).await, Err(Stop::Fenced));
+        assert_eq!(sink.writes, 1, "no write after the fence");
+        assert!(sink.held.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_lost_session_is_renewed_and_registered_before_the_retry() {
+        let mut sink = Scripted::new(vec![Step::SessionLost]);
+        assert_eq!(write_with_retry(&mut sink).await.map(|w| w.rows), Ok(10));
+        assert_eq!((sink.renewals, sink.reloads), (1, 1));
+        let mut zombie = Scripted::new(vec![Step::SessionLost]);
+        zombie.may_register = false;
+        assert_eq!(
+            write_with_retry(&mut zombie).await,
+            Err(Stop::Fenced),
+            "a member that may not register never writes"
+        );
+        assert!(zombie.held.is_empty());
     }
 
     fn chain_slot() -> ChainSlot {

@@ -45,6 +45,18 @@ pub enum PluginFault {
 }
 
 impl PluginFault {
+    /// Whether the fault can be an event's doing, so that re-running the batch in parts
+    /// can find that event: traps and broken or oversized output, not a plugin that
+    /// cannot start.
+    pub fn is_per_event(&self) -> bool {
+        matches!(
+            self,
+            PluginFault::Trap { .. }
+                | PluginFault::BadOutput(_)
+                | PluginFault::OutputTooLarge { .. }
+        )
+    }
+
     /// The reason code dead letters carry.
     pub fn code(&self) -> &'static str {
         match self {

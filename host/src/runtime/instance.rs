@@ -131,12 +131,31 @@ impl TransformInstance {
     /// Runs one batch. On a trap the instance is thrown away and the next call
     /// starts a fresh one, because a trapped instance is unusable.
     pub fn process(&mut self, batch: &Batch) -> Result<PluginOutput, PluginFault> {
+        self.process_within(batch, self.limits.deadline_ms)
+    }
+
+    /// The configured wall-clock deadline of one call, in milliseconds.
+    pub fn deadline_ms(&self) -> u64 {
+        self.limits.deadline_ms
+    }
+
+    /// [`Self::process`] with a deadline of `deadline_ms` for this call (at least one
+    /// epoch tick): a part of a batch re-run to find a trapping event gets a share.
+    pub fn process_within(
+        &mut self,
+        batch: &Batch,
+        deadline_ms: u64,
+    ) -> Result<PluginOutput, PluginFault> {
         let mut live = match self.live.take() {
             Some(live) => live,
             None => self.instantiate()?,
         };
         let wit_batch = to_wit(batch);
-        live.store.set_epoch_deadline(self.limits.deadline_ticks());
+        let limits = SandboxLimits {
+            deadline_ms,
+            ..self.limits
+        };
+        live.store.set_epoch_deadline(limits.deadline_ticks());
         let result = live
             .bindings
             .sluice_plugin_transform()

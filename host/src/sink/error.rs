@@ -21,6 +21,20 @@ pub enum WriteError {
         /// What the server said.
         error: anyhow::Error,
     },
+    /// A newer owner of the partition fenced this member's session: this member must
+    /// stop writing the partition (it no longer owns it, whatever it believes).
+    #[error("session {session} was fenced by a newer owner of the partition")]
+    Fenced {
+        /// The fenced session.
+        session: String,
+    },
+    /// The server no longer knows this member's session (it expired while the
+    /// partition was idle): open a new one and register it before writing again.
+    #[error("ClickHouse session {session} expired")]
+    SessionLost {
+        /// The lost session.
+        session: String,
+    },
     /// No retry can succeed until someone changes something: authentication,
     /// permissions, a read-only server, a table whose engine takes no inserts.
     #[error("{reason}: {error:#}")]
@@ -141,6 +155,7 @@ impl WriteError {
             WriteError::Retryable(_) => "retryable",
             WriteError::Schema { .. } => "schema",
             WriteError::Fatal { .. } => "fatal",
+            WriteError::Fenced { .. } | WriteError::SessionLost { .. } => "fenced",
         }
     }
 }

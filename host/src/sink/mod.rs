@@ -6,6 +6,7 @@
 pub(crate) mod arb;
 pub mod clickhouse;
 pub mod error;
+pub mod fence;
 pub mod rowbinary;
 pub mod schema;
 
@@ -19,9 +20,10 @@ use serde_json::Value;
 pub use self::error::WriteError;
 
 use self::clickhouse::{
-    ClickHouse, OFFSET_COLUMN, PARTITION_COLUMN, PartitionKey, TOPIC_COLUMN, Table, VERSION_COLUMN,
-    dedup_token,
+    ClickHouse, OFFSET_COLUMN, PARTITION_COLUMN, PartitionKey, TOPIC_COLUMN, TOPIC_ID_COLUMN,
+    Table, VERSION_COLUMN, dedup_token,
 };
+use self::fence::Fenced;
 use self::rowbinary::{EncodeError, Val, encode};
 use self::schema::ColumnType;
 use crate::record::{ChainOutput, DeadLetter};
@@ -36,8 +38,12 @@ pub struct Source<'a> {
     pub topic: &'a str,
     /// Kafka partition.
     pub partition: i32,
+    /// The topic's ID (KIP-516); empty if the cluster has none.
+    pub topic_id: &'a str,
     /// Plugin chain version that produced the rows.
     pub version: &'a str,
+    /// The owner's ClickHouse session the inserts go through (see [`fence`]).
+    pub session: Option<&'a str>,
 }
 
 /// Highest source offset each table already holds for one partition.
@@ -58,6 +64,22 @@ impl Marks {
             let mark = self.by_table.entry(table.clone()).or_insert(offset);
             *mark = (*mark).max(offset);
         }
+    }
+
+    /// Drops every mark at or past `end`, the partition's end offset, and returns
+    /// them: no table can hold an offset the partition has not reached yet, unless the
+    /// rows belong to another incarnation of the topic or the log was truncated.
+    pub fn discard_from(&mut self, end: i64) -> Vec<(String, i64)> {
+        let gone: Vec<(String, i64)> = self
+            .by_table
+            .iter()
+            .filter(|(_, m)| **m >= end)
+            .map(|(t, m)| (t.clone(), *m))
+            .collect();
+        for (table, _) in &gone {
+            self.by_table.remove(table);
+        }
+        gone
     }
 
     /// The distinct marks, ascending: replays cut batches there so that no batch
@@ -182,14 +204,48 @@ impl Sink {
         Ok(())
     }
 
-    /// Reads what each table already holds of `topic`/`partition`.
-    pub async fn load_marks(&self, pipeline: &str, topic: &str, partition: i32) -> Result<Marks> {
+    /// Tables that lack the topic-ID column, for a warning at start.
+    pub fn tables_without_topic_id(&self) -> Vec<String> {
+        let tables = self.tables();
+        tables
+            .data()
+            .chain(std::iter::once(&tables.dead))
+            .filter(|t| !t.has(TOPIC_ID_COLUMN))
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    /// Opens the session this owner writes a partition through.
+    pub async fn open_session(&self, session: &str) -> Result<()> {
+        self.ch.open_session(session).await
+    }
+
+    /// Whether no query of our own `session` is still running; see
+    /// [`ClickHouse::session_idle`].
+    pub async fn session_idle(&self, session: &str) -> Result<bool> {
+        self.ch.session_idle(session).await
+    }
+
+    /// Fences a previous owner's session; see [`fence`].
+    pub async fn fence_session(&self, session: &str) -> Result<Fenced> {
+        self.ch.fence_session(session).await
+    }
+
+    /// Reads what each table already holds of `topic`/`partition` (of the incarnation
+    /// `topic_id`, where tables record it).
+    pub async fn load_marks(
+        &self,
+        pipeline: &str,
+        topic: &str,
+        topic_id: &str,
+        partition: i32,
+    ) -> Result<Marks> {
         let tables = self.tables();
         let mut marks = Marks::default();
         for table in tables.data() {
             if let Some(m) = self
                 .ch
-                .high_water_marks(table, topic, None)
+                .high_water_marks(table, topic, topic_id, None)
                 .await?
                 .get(&partition)
             {
@@ -201,6 +257,7 @@ impl Sink {
             .high_water_marks(
                 &tables.dead,
                 topic,
+                topic_id,
                 tables.dead.has("pipeline").then_some(pipeline),
             )
             .await?;
@@ -312,13 +369,23 @@ impl Sink {
         }
         for insert in inserts.into_iter().filter(|i| i.count > 0) {
             self.ch
-                .insert(&insert.table, insert.buf, &insert.range.token(source))
+                .insert(
+                    &insert.table,
+                    insert.buf,
+                    &insert.range.token(source),
+                    source.session,
+                )
                 .await?;
             written.rows += insert.count;
         }
         if written.dead > 0 {
             self.ch
-                .insert(&tables.dead, dead_buf, &dead_range.token(source))
+                .insert(
+                    &tables.dead,
+                    dead_buf,
+                    &dead_range.token(source),
+                    source.session,
+                )
                 .await?;
         }
         Ok(written)
@@ -386,6 +453,7 @@ fn encode_json_row(
     for (i, column) in table.columns.iter().enumerate() {
         let val = match column.name.as_str() {
             TOPIC_COLUMN => Val::Str(source.topic),
+            TOPIC_ID_COLUMN => Val::Str(source.topic_id),
             PARTITION_COLUMN => Val::Int(i64::from(source.partition)),
             OFFSET_COLUMN => Val::Int(offset),
             VERSION_COLUMN => Val::Str(source.version),
@@ -430,6 +498,7 @@ fn encode_dead_letter(
     for column in &table.columns {
         let val = match column.name.as_str() {
             TOPIC_COLUMN => Val::Str(source.topic),
+            TOPIC_ID_COLUMN => Val::Str(source.topic_id),
             PARTITION_COLUMN => Val::Int(i64::from(source.partition)),
             OFFSET_COLUMN => Val::Int(dead.offset),
             VERSION_COLUMN => Val::Str(source.version),
@@ -540,7 +609,9 @@ mod tests {
         pipeline: "p",
         topic: "tweets",
         partition: 2,
+        topic_id: "AbCdEfGhIjKlMnOpQrStUv",
         version: "abc",
+        session: None,
     };
 
     #[test]
@@ -558,6 +629,17 @@ mod tests {
         let mut want = b"\x01x\x07\x06tweets".to_vec();
         want.extend_from_slice(&2i32.to_le_bytes());
         want.extend_from_slice(&41i64.to_le_bytes());
+        assert_eq!(buf, want);
+    }
+
+    #[test]
+    fn the_topic_id_is_the_hosts_whatever_the_row_says() {
+        let t = table(&[("_topic_id", "String"), ("_offset", "Int64")]);
+        let mut buf = Vec::new();
+        encode_json_row(&mut buf, &t, br#"{"_topic_id":"forged"}"#, SOURCE, 9).expect("encodes");
+        let mut want = vec![22u8];
+        want.extend_from_slice(b"AbCdEfGhIjKlMnOpQrStUv");
+        want.extend_from_slice(&9i64.to_le_bytes());
         assert_eq!(buf, want);
     }
 
@@ -686,5 +768,13 @@ mod tests {
         marks.advance_all(&["a".to_owned(), "c".to_owned()], 8);
         assert!(marks.covers("a", 10), "never moves back");
         assert!(marks.covers("c", 8));
+        let mut gone = marks.discard_from(10);
+        gone.sort();
+        assert_eq!(
+            gone,
+            vec![("a".to_owned(), 10)],
+            "a mark at the end is past it"
+        );
+        assert!(!marks.covers("a", 5) && marks.covers("b", 4));
     }
 }

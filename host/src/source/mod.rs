@@ -2,3 +2,5 @@
 //! `pipeline::batch`, and commits flow back once the sink has written them.
 
 pub mod kafka;
+pub mod settings;
+pub mod topic_id;

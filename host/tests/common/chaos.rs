@@ -393,10 +393,16 @@ pub struct PrivateClickHouse {
 
 impl PrivateClickHouse {
     pub fn start() -> Self {
-        let http = free_port();
+        // clickhouse.sh serves HTTPS on the HTTP port + 320.
+        let http = loop {
+            let p = free_port();
+            if p < 65_000 && port_is_free(p + 320) {
+                break p;
+            }
+        };
         let tcp = loop {
             let p = free_port();
-            if p != http {
+            if p != http && p != http + 320 {
                 break p;
             }
         };
@@ -429,9 +435,11 @@ pub struct PrivateKafka {
 impl PrivateKafka {
     pub fn start() -> Self {
         // kafka.sh puts the controller on port + 10001.
+        // kafka.sh puts the controller on port + 10001 and the secure listeners on
+        // port + 2, + 3 and + 4.
         let port = loop {
             let p = free_port();
-            if p < 55_000 && port_is_free(p + 10_001) {
+            if p < 55_000 && [10_001, 2, 3, 4].iter().all(|d| port_is_free(p + d)) {
                 break p;
             }
         };
@@ -619,6 +627,99 @@ impl Target {
                 return (last, None);
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Where duplicates are, for a failing scenario's output: per partition, the
+    /// offsets written twice, their versions and when each copy landed.
+    pub async fn describe_duplicates(&self) -> String {
+        #[derive(Debug, serde::Deserialize, clickhouse::Row)]
+        struct Dup {
+            partition: i32,
+            first: i64,
+            last: i64,
+            n: u64,
+            landed: Vec<String>,
+        }
+        let sql = format!(
+            "SELECT _partition AS partition, min(_offset) AS first, max(_offset) AS last, count() AS n,              arraySort(groupUniqArray(toString(ingested_at))) AS landed FROM (SELECT _partition, _offset, ingested_at FROM {}              WHERE _topic = ? AND (_partition, _offset) IN (SELECT _partition, _offset FROM {} WHERE _topic = ?              GROUP BY _partition, _offset HAVING count() > 1)) GROUP BY _partition ORDER BY _partition",
+            self.table, self.table
+        );
+        match self
+            .ch
+            .query(&sql)
+            .bind(&self.topic)
+            .bind(&self.topic)
+            .fetch_all::<Dup>()
+            .await
+        {
+            Ok(rows) => format!("{rows:?}"),
+            Err(e) => format!("cannot list duplicates: {e}"),
+        }
+    }
+
+    /// The offsets missing from the table (and from `dead_letters`), as ranges per
+    /// partition with the ingest times of the rows on either side: where a loss
+    /// happened, to read against the host log.
+    pub async fn describe_lost(&self) -> String {
+        #[derive(Debug, serde::Deserialize, clickhouse::Row)]
+        struct Held {
+            partition: i32,
+            offset: i64,
+            landed: String,
+        }
+        let sql = format!(
+            "SELECT _partition AS partition, _offset AS offset, toString(ingested_at) AS landed FROM {} WHERE _topic = ? \
+             UNION ALL SELECT _partition AS partition, _offset AS offset, 'dead' AS landed FROM dead_letters WHERE _topic = ?",
+            self.table
+        );
+        let held = match self
+            .ch
+            .query(&sql)
+            .bind(&self.topic)
+            .bind(&self.topic)
+            .fetch_all::<Held>()
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => return format!("cannot list the offsets held: {e}"),
+        };
+        let mut by_partition: std::collections::BTreeMap<
+            i32,
+            std::collections::BTreeMap<i64, String>,
+        > = Default::default();
+        for h in held {
+            by_partition
+                .entry(h.partition)
+                .or_default()
+                .insert(h.offset, h.landed);
+        }
+        let mut out = Vec::new();
+        let Some(offsets) = self.offsets() else {
+            return "cannot read the end offsets".to_owned();
+        };
+        for (partition, (_, end)) in offsets.into_iter().enumerate() {
+            let offsets = by_partition.remove(&(partition as i32)).unwrap_or_default();
+            let mut next = 0;
+            for (&offset, _) in offsets
+                .iter()
+                .chain(std::iter::once((&end, &String::new())))
+            {
+                if offset > next {
+                    let before = offsets.range(..next).next_back().map(|(_, l)| l.as_str());
+                    let after = offsets.get(&offset).map(String::as_str);
+                    out.push(format!(
+                        "partition {partition}: {next}..{} missing (row before landed {before:?}, after {after:?})",
+                        offset - 1
+                    ));
+                }
+                next = next.max(offset + 1);
+            }
+        }
+        if out.is_empty() {
+            "none missing".to_owned()
+        } else {
+            out.join("; ")
         }
     }
 

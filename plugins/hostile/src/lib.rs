@@ -3,12 +3,16 @@
 //! without bound), `stack` (recurse without bound), `file` (try to read the host's
 //! files), `huge` (emit 64 MiB), `big` (emit 2 MiB), `clock` (emit the wall clock), `random` (emit a
 //! value keyed by the random source), `data` (read `/data/hello.txt`, which exists
-//! only when the pipeline grants a read directory). Anything else is echoed like `ok`.
+//! only when the pipeline grants a read directory), `count` (emit how many events this
+//! instance has seen: its only state, to show when an instance starts afresh).
+//! Anything else is echoed like `ok`.
 
 use sluice_plugin::{ConfigError, Emitter, Event, Reject, Transform};
 
-/// The hostile transform; it has no state.
-pub struct Hostile;
+/// The hostile transform; its only state counts the events this instance has seen.
+pub struct Hostile {
+    seen: u64,
+}
 
 fn recurse(depth: u64) -> u64 {
     if depth == u64::MAX {
@@ -24,12 +28,17 @@ impl Transform for Hostile {
                 "hostile: told to refuse its config",
             ));
         }
-        Ok(Hostile)
+        Ok(Hostile { seen: 0 })
     }
 
     fn process(&mut self, event: &Event<'_>, out: &mut Emitter) -> Result<(), Reject> {
+        self.seen += 1;
         match event.payload {
             b"reject" => Err(Reject::new("hostile", "rejected on request")),
+            b"count" => {
+                out.row(format!("{{\"seen\":{}}}", self.seen).as_bytes());
+                Ok(())
+            }
             b"panic" => panic!("hostile plugin panicked on request"),
             b"loop" => {
                 let mut n: u64 = 0;
