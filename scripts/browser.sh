@@ -8,6 +8,8 @@
 #                                  (the host's HTTP listener; SLUICE_EXPECT_* as the test says)
 #   scripts/browser.sh test-fake   the same against tests/browser/fake_api.py, with the
 #                                  fake's pipelines expected (no Kafka, ClickHouse or host)
+#   scripts/browser.sh test-live   the same against a real host fed by the generator
+#                                  (scripts/live.sh starts it; needs the services up)
 #
 # Env: SLUICE_NODE_PREFIX (default ~/.cache/sluice/node).
 set -euo pipefail
@@ -59,5 +61,9 @@ case "${1:-}" in
     SLUICE_EXPECT_ANSWERS="${SLUICE_EXPECT_ANSWERS-sentiment_distribution,tweets_per_minute,top_keywords}" \
       node --test "$here/tests/browser/page.test.mjs"
     ;;
-  *) echo "usage: scripts/browser.sh install|prefix|test|test-fake" >&2; exit 2 ;;
+  test-live)
+    install >/dev/null
+    bash "$here/scripts/live.sh" env SLUICE_NODE_PREFIX="$prefix" node --test "$here/tests/browser/page.test.mjs"
+    ;;
+  *) echo "usage: scripts/browser.sh install|prefix|test|test-fake|test-live" >&2; exit 2 ;;
 esac

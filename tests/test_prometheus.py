@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -93,10 +94,28 @@ def query(base, expr):
     return data["result"]
 
 
+def get_status(url, timeout=10):
+    """(status, body), also for an error status such as /readyz's 503."""
+    try:
+        return get(url, timeout)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
 def test_health_endpoints_answer(target):
-    for path in ("/healthz", "/readyz"):
-        status, _ = get(f"http://{target}{path}")
-        assert status == 200, path
+    status, _ = get_status(f"http://{target}/healthz")
+    assert status == 200, "/healthz"
+    # /readyz is 200 only while every pipeline runs; otherwise 503 naming each one
+    # that does not, with its state.
+    status, body = get_status(f"http://{target}/readyz")
+    _, api = get(f"http://{target}/api/pipelines")
+    down = [(p["name"], p["state"]) for p in json.loads(api)["pipelines"] if p["state"] != "running"]
+    if not down:
+        assert status == 200, body
+    else:
+        assert status == 503, body
+        for name, state in down:
+            assert f"pipeline {name}: {state}" in body, body
 
 
 def test_scrape_passes_promtool_and_matches_the_doc(target):

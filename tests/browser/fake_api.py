@@ -303,8 +303,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, "application/json", json.dumps(answers_json()))
         elif path == "/metrics":
             self.send(200, "text/plain; version=0.0.4", metrics_text())
-        elif path in ("/healthz", "/readyz"):
+        elif path == "/healthz":
             self.send(200, "text/plain", "ok\n")
+        elif path == "/readyz":
+            # as the host: 503 with one line per pipeline that is not running
+            down = [f"pipeline {p['name']}: {p['state']}: {p['reason']}" for p in PIPELINES if p["state"] != "running"]
+            if down:
+                self.send(503, "text/plain", "not ready:\n" + "\n".join(down) + "\n")
+            else:
+                self.send(200, "text/plain", "ready\n")
         else:
             self.send(404, "text/plain", "not found\n")
 
