@@ -157,7 +157,7 @@ async fn bind(config: &HttpConfig) -> Result<tokio::net::TcpListener> {
                 )
             })?;
             if let Ok(bound) = l.local_addr() {
-                tracing::warn!(default = %addr, %bound, "The default HTTP port is taken (another host?); listening on a free port instead.");
+                tracing::info!(default = %addr, %bound, "The default HTTP port is taken (another host?); listening on a free port instead.");
             }
             Ok(l)
         }
