@@ -647,6 +647,41 @@ mod tests {
     }
 
     #[test]
+    fn who_may_read_and_write_by_address_token_and_open_reads() {
+        let with = |addr: &str, token: Option<&str>, open_reads: bool| {
+            let mut c = AdminConfig::on(addr.parse().expect("addr"));
+            c.token = token.map(Secret::new);
+            c.open_reads = open_reads;
+            Guard::new(&c)
+        };
+        let token = "0123456789abcdef0123";
+        let mut bearer = HeaderMap::new();
+        bearer.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("header"),
+        );
+        let none = HeaderMap::new();
+        // Loopback, no token: everything open.
+        let g = with("127.0.0.1:1", None, false);
+        assert!(g.may_read(&none) && g.mutating && authorized(&g, &none));
+        // Loopback with a token: reads open, writes need it.
+        let g = with("127.0.0.1:1", Some(token), false);
+        assert!(g.may_read(&none) && !authorized(&g, &none) && authorized(&g, &bearer));
+        // Off loopback with a token: reads need it too.
+        let g = with("0.0.0.0:1", Some(token), false);
+        assert!(!g.may_read(&none) && g.may_read(&bearer));
+        // Off loopback, open reads, no token: reads open, no mutating routes.
+        let g = with("0.0.0.0:1", None, true);
+        assert!(g.may_read(&none) && !g.mutating);
+        // Open reads with a token: reads open, writes need it.
+        let g = with("0.0.0.0:1", Some(token), true);
+        assert!(g.may_read(&none) && g.mutating && !authorized(&g, &none));
+        let mut c = AdminConfig::on("0.0.0.0:1".parse().expect("addr"));
+        c.open_reads = true;
+        c.check().expect("open reads need no token");
+    }
+
+    #[test]
     fn off_loopback_needs_a_long_token() {
         let mut c = AdminConfig::on("0.0.0.0:8089".parse().expect("addr"));
         assert!(

@@ -689,8 +689,22 @@ async fn the_default_port_gives_way_and_an_explicit_one_is_an_error() {
     let db = svc.fresh_database("ports").await;
     let topic = svc.topic("ports", 1).await;
     let base = ["--topic", topic.as_str(), "--table", "tweet_sentiment"];
-    // Hold the default port (or find it held already, by another host).
-    let _held = std::net::TcpListener::bind(sluice_host::http::DEFAULT_ADDR);
+    // Hold the default port ourselves (another test's host may have it for a while),
+    // so it is surely taken while this host starts.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let _held = loop {
+        match std::net::TcpListener::bind(sluice_host::http::DEFAULT_ADDR) {
+            Ok(l) => break l,
+            Err(e) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "cannot hold {}: {e}",
+                    sluice_host::http::DEFAULT_ADDR
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    };
 
     let (log, running) = run_for(&svc, &db, &base, Duration::from_secs(8));
     assert!(running, "the host gave up on a taken default port:\n{log}");

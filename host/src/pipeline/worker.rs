@@ -795,6 +795,8 @@ mod tests {
         renewals: usize,
         /// Whether a renewal may register (false: the partition is no longer ours).
         may_register: bool,
+        /// Failures counted, as the metrics see them.
+        counted: std::cell::RefCell<Vec<(InsertClass, bool)>>,
     }
 
     enum Step {
@@ -824,6 +826,7 @@ mod tests {
                 halts: Vec::new(),
                 renewals: 0,
                 may_register: true,
+                counted: Default::default(),
             }
         }
     }
@@ -904,6 +907,36 @@ mod tests {
             self.halts.push(reason.to_owned());
             true
         }
+
+        fn failed(&self, class: InsertClass, retried: bool) {
+            self.counted.borrow_mut().push((class, retried));
+        }
+    }
+
+    #[tokio::test]
+    async fn every_failed_insert_is_counted_by_class_and_whether_it_is_retried() {
+        let mut sink = Scripted::new(vec![
+            Step::LostAnswer,
+            Step::Schema,
+            Step::Schema,
+            Step::Fatal,
+            Step::SessionLost,
+        ]);
+        assert!(write_with_retry(&mut sink).await.is_ok());
+        use InsertClass::*;
+        assert_eq!(
+            sink.counted.into_inner(),
+            vec![
+                (Retryable, true),
+                (Schema, true),
+                (Schema, true),
+                (Fatal, true),
+                (Retryable, true)
+            ]
+        );
+        let mut fenced = Scripted::new(vec![Step::Fenced]);
+        assert_eq!(write_with_retry(&mut fenced).await, Err(Stop::Fenced));
+        assert_eq!(fenced.counted.into_inner(), vec![(Fatal, false)]);
     }
 
     #[tokio::test]
