@@ -34,7 +34,7 @@ services-down: ## Stop Kafka and ClickHouse
 schema: services ## Create the tables of sql/ in the default database
 	bash scripts/schema.sh
 
-demo: deps build plugins services schema ## The main job: 10,000 tweets through the sentiment plugin, then the answers (WORKLOAD=clickstream|clickstream_agg|platform for the others)
+demo: deps build plugins services schema ## The main job: 10,000 tweets through the sentiment plugin (status page address printed; HOLD=1 keeps it up), then the answers (WORKLOAD=clickstream|clickstream_agg|platform for the others)
 	WORKLOAD=$(WORKLOAD) bash scripts/demo.sh
 
 test: deps services plugins ## Every test: unit, runtime (real .wasm), integration (real services), SQL on both servers

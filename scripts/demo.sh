@@ -6,7 +6,9 @@
 #
 # Env: WORKLOAD (tweets | clickstream | clickstream_agg | platform; default tweets),
 #      COUNT (events per stream, default 10000), RATE (records/s, default 5000),
-#      DB (default sluice_demo_WORKLOAD). Workloads other than tweets mix in 1 invalid
+#      DB (default sluice_demo_WORKLOAD), HTTP_PORT (the status page's port, default
+#      8090, or a free one if that is taken), HOLD=1 (keep the host and its page up
+#      after the answers, until Ctrl-C). Workloads other than tweets mix in 1 invalid
 #      event in 50, to show the dead-letter path.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,8 +48,13 @@ for s in $streams; do
   "$host" generate --plugin "$wasm/generator.wasm" --topic "$s-$stamp" --partitions 3 --count 0 --quiet 2>/dev/null
 done
 export SLUICE_CLICKHOUSE_DATABASE="$db"
-"$host" --config "$config" --log-level warn &
+port="${HTTP_PORT:-8090}"
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+fi
+"$host" --config "$config" --log-level warn --http "127.0.0.1:$port" &
 host_pid=$!
+echo "== status page: http://127.0.0.1:$port/ (pipelines, throughput, dead letters; Answers for the queries)"
 trap 'kill $host_pid 2>/dev/null || true; rm -f "$config"' EXIT
 
 total=0
@@ -73,8 +80,13 @@ for _ in $(seq 1 900); do
   sleep 0.2
 done
 sleep 1
-kill -TERM $host_pid
-wait $host_pid
+if [ "${HOLD:-0}" = 1 ]; then
+  echo "== all events written; the page stays up at http://127.0.0.1:$port/ until Ctrl-C"
+  wait $host_pid || true
+else
+  kill -TERM $host_pid
+  wait $host_pid
+fi
 elapsed_ms=$(( ($(date +%s%N) - started_ns) / 1000000 ))
 echo
 echo "== $workload: $total events in, $(q "SELECT count() FROM dead_letters") dead letters, $((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000))) s wall"

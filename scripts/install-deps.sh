@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build and test Sluice: Debian packages
-# (ClickHouse server, librdkafka build deps, kcat), the wasm32-wasip2 target and
-# the Python packages the SQL checks and the sentiment oracle (tests/test_vader.py)
-# use. Idempotent: a second run does nothing.
+# (ClickHouse server, librdkafka build deps, kcat, Prometheus for promtool), the
+# wasm32-wasip2 target and the Python packages the SQL checks and the sentiment
+# oracle (tests/test_vader.py) use. Idempotent: a second run does nothing.
 set -euo pipefail
 
 need_apt=()
 command -v clickhouse-server >/dev/null 2>&1 || need_apt+=(clickhouse-server clickhouse-client)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)   # promtool checks the alert rules
 dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || need_apt+=(libcurl4-openssl-dev)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || need_apt+=(zlib1g-dev)
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)

@@ -8,8 +8,12 @@
 //! transform both ways), cold start with and without the compiled-plugin cache, and
 //! the pause a swap puts on a worker at its batch boundary (p50/p99).
 //! Part 3 (Kafka + ClickHouse up): end to end, events/s for no plugin, the passthrough
-//! plugin and the sentiment plugin over the same pre-produced topic.
-//! Env: BENCH_EVENTS (default 200000), BENCH_SKIP_E2E (skip part 3).
+//! plugin and the sentiment plugin over the same pre-produced topic; then the cost of
+//! metrics: the no-plugin pipeline with its HTTP listener and Prometheus recorder on
+//! against the same run with `--http none` (no recorder: every handle a no-op),
+//! alternated, best of each.
+//! Env: BENCH_EVENTS (default 200000), BENCH_SKIP_E2E (skip part 3), BENCH_ONLY=metrics
+//! (only the metrics on/off runs), BENCH_METRICS_ROUNDS (default 3).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -292,6 +296,7 @@ async fn end_to_end(
     n: u64,
     plugin: Option<&str>,
     label: &str,
+    metrics: bool,
 ) -> f64 {
     let db = svc.fresh_database(&format!("bench_{label}")).await;
     let config = PipelineConfig {
@@ -299,7 +304,7 @@ async fn end_to_end(
         topics: vec![topic.into()],
         topic_patterns: vec![],
         kafka: Default::default(),
-        group: format!("bench-{label}-{}", std::process::id()),
+        group: common::unique(&format!("bench-{label}")),
         plugins: plugin
             .map(|p| {
                 vec![PluginSpec {
@@ -326,9 +331,16 @@ async fn end_to_end(
     };
     let stats = Arc::new(Stats::default());
     let shutdown = CancellationToken::new();
+    let options = sluice_host::Options {
+        // Port 0: a free one; the listener (and with it the recorder) is on.
+        http: metrics.then(|| {
+            sluice_host::http::HttpConfig::on(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        }),
+        ..sluice_host::Options::default()
+    };
     let run = tokio::spawn(sluice_host::run(
         services,
-        sluice_host::Options::default(),
+        options,
         vec![config],
         stats.clone(),
         shutdown.clone(),
@@ -351,7 +363,45 @@ async fn end_to_end(
     run.await.expect("join").expect("pipeline ok");
     let rows = svc.count(&db, "SELECT count() FROM tweet_sentiment").await;
     assert_eq!(rows, n, "{label}: every event written once");
+    let s = stats.snapshot();
+    if metrics || label.starts_with("metrics") {
+        println!(
+            "  ({label}: {} batches, {:.0} events and {:.2} ms each on average)",
+            s.batches,
+            n as f64 / s.batches.max(1) as f64,
+            s.batch_micros as f64 / s.batches.max(1) as f64 / 1000.0
+        );
+    }
     n as f64 / took.as_secs_f64()
+}
+
+/// What recording one batch's metrics costs a worker and the reader, in ns: every
+/// call a no-plugin batch makes (consumed, chain and insert times, rows per table,
+/// commit, the reader's gauges), with the Prometheus recorder and with none.
+fn metrics_per_batch() -> (f64, f64) {
+    use sluice_host::telemetry::metrics::Metrics;
+    use sluice_host::telemetry::pipeline::PipelineTelemetry;
+    let mut out = [0.0; 2];
+    for (i, metrics) in [Metrics::off(), Metrics::prometheus()].iter().enumerate() {
+        let t = PipelineTelemetry::new(metrics, "bench", &["tweet_sentiment".into()], &[]);
+        let rows = vec![("tweet_sentiment".to_owned(), 500u64)];
+        let d = Duration::from_micros(1500);
+        let n = 200_000u32;
+        let started = Instant::now();
+        for k in 0..n {
+            t.consumed(500);
+            t.chain_took(d);
+            t.inserted(d, &rows, std::iter::empty(), "t", 0);
+            t.committed(d, d * 3);
+            t.flow(4096, 0);
+            // A scrape now and then drains the histograms, as Prometheus would.
+            if k % 20_000 == 0 {
+                black_box(metrics.render());
+            }
+        }
+        out[i] = started.elapsed().as_nanos() as f64 / f64::from(n);
+    }
+    (out[0], out[1])
 }
 
 async fn part3(runtime: &Runtime) {
@@ -382,16 +432,67 @@ async fn part3(runtime: &Runtime) {
         "\n== Part 3: end to end, Kafka -> host -> ClickHouse, {n} tweets on 3 partitions, 2 workers"
     );
     println!("{:<44} {:>12} {:>10}", "case", "events/s", "ratio");
-    let base = end_to_end(&svc, &topic, n, None, "none").await;
-    let pass = end_to_end(&svc, &topic, n, Some("passthrough"), "passthrough").await;
-    let sent = end_to_end(&svc, &topic, n, Some("sentiment"), "sentiment").await;
-    for (name, v) in [
-        ("no plugin (baseline)", base),
-        ("passthrough.wasm", pass),
-        ("sentiment.wasm", sent),
-    ] {
-        println!("{name:<44} {v:>12.0} {:>10.2}", v / base);
+    if std::env::var("BENCH_ONLY").as_deref() != Ok("metrics") {
+        let base = end_to_end(&svc, &topic, n, None, "none", false).await;
+        let pass = end_to_end(&svc, &topic, n, Some("passthrough"), "passthrough", false).await;
+        let sent = end_to_end(&svc, &topic, n, Some("sentiment"), "sentiment", false).await;
+        for (name, v) in [
+            ("no plugin (baseline)", base),
+            ("passthrough.wasm", pass),
+            ("sentiment.wasm", sent),
+        ] {
+            println!("{name:<44} {v:>12.0} {:>10.2}", v / base);
+        }
     }
+    let (off_ns, on_ns) = metrics_per_batch();
+    println!(
+        "{:<44} {:>12.0} {:>10}",
+        "recording one batch, ns (no recorder)", off_ns, ""
+    );
+    println!(
+        "{:<44} {:>12.0} {:>10}",
+        "recording one batch, ns (Prometheus)", on_ns, ""
+    );
+    let rounds: usize = std::env::var("BENCH_METRICS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    for i in 0..rounds {
+        // Alternate which goes first, so drift on a shared machine hits both.
+        let first_on = i % 2 == 1;
+        for metrics in [first_on, !first_on] {
+            let label = if metrics { "metrics_on" } else { "metrics_off" };
+            let v = end_to_end(&svc, &topic, n, None, label, metrics).await;
+            println!(
+                "{:<44} {v:>12.0}",
+                format!(
+                    "no plugin, metrics {}, round {}",
+                    if metrics { "on" } else { "off" },
+                    i + 1
+                )
+            );
+            if metrics { on.push(v) } else { off.push(v) }
+        }
+    }
+    let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "{:<44} {:>12.0} {:>10.3}",
+        "no plugin, metrics on / off (best of each)",
+        best(&on),
+        best(&on) / best(&off)
+    );
+    println!(
+        "{:<44} {:>12.0} {:>10.3}",
+        "no plugin, metrics on / off (median)",
+        median(&on),
+        median(&on) / median(&off)
+    );
 }
 
 fn main() {
@@ -399,8 +500,10 @@ fn main() {
         return;
     }
     let runtime = Runtime::new().expect("engine");
-    part1(&runtime);
-    part2(&runtime);
+    if std::env::var("BENCH_ONLY").as_deref() != Ok("metrics") {
+        part1(&runtime);
+        part2(&runtime);
+    }
     if std::env::var("BENCH_SKIP_E2E").is_ok() {
         return;
     }

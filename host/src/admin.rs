@@ -1,7 +1,10 @@
 //! The admin HTTP API: list pipelines with their active plugin versions, swap a
-//! plugin, roll one back, resume a quarantined pipeline. It can replace the code that
+//! plugin, roll one back, resume a quarantined pipeline. Its routes are mounted on
+//! the host's one HTTP listener (`crate::http`). It can replace the code that
 //! processes every record, so mutating routes need a bearer token when one is set,
-//! and a token is required to listen anywhere but loopback (see docs/security.md).
+//! and off loopback a token is required for every route but the health checks; a
+//! listener off loopback without a token (only with `--http-open-reads`) has no
+//! mutating routes at all.
 //!
 //! - `GET  /pipelines`: every pipeline's status (versions by content hash, state).
 //! - `POST /pipelines/{name}/plugins/{index}[?file=NAME.wasm]`: body is the new
@@ -22,7 +25,7 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
@@ -36,7 +39,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 
 use crate::pipeline::control::{PipelineControl, Refusal};
 use crate::secret::Secret;
@@ -53,7 +55,7 @@ const SWAP_TIMEOUT: Duration = Duration::from_secs(120);
 /// How the admin API is reached and guarded.
 #[derive(Debug, Clone)]
 pub struct AdminConfig {
-    /// Where to listen.
+    /// Where the listener is.
     pub addr: SocketAddr,
     /// The bearer token mutating routes need (and every route, off loopback).
     pub token: Option<Secret>,
@@ -62,6 +64,9 @@ pub struct AdminConfig {
     /// Directories a swap by path may read from, besides those of each pipeline's
     /// configured plugins.
     pub swap_dirs: Vec<PathBuf>,
+    /// Off loopback, serve the read-only routes without the token (a listener only a
+    /// trusted network reaches); without a token the mutating routes are then off.
+    pub open_reads: bool,
 }
 
 impl AdminConfig {
@@ -72,15 +77,17 @@ impl AdminConfig {
             token: None,
             max_upload: DEFAULT_MAX_UPLOAD,
             swap_dirs: Vec::new(),
+            open_reads: false,
         }
     }
 
-    /// Refuses to listen off loopback without a token: anyone who reaches the port
-    /// could replace the code that processes every record.
+    /// Refuses to listen off loopback without a token (unless reads are open, and then
+    /// the mutating routes are off): anyone who reaches the port could replace the
+    /// code that processes every record.
     pub fn check(&self) -> Result<()> {
-        if !self.addr.ip().is_loopback() && self.token.is_none() {
+        if !self.addr.ip().is_loopback() && self.token.is_none() && !self.open_reads {
             bail!(
-                "the admin API would listen on {} without a token, and anyone who reaches it could replace the plugins; set SLUICE_ADMIN_TOKEN (or --admin-token-file), or listen on 127.0.0.1",
+                "the HTTP listener (status page, metrics, admin API) would be on {} without a token, and anyone who reaches it could replace the plugins; set SLUICE_ADMIN_TOKEN (or --admin-token-file), listen on 127.0.0.1, or pass --http-open-reads to serve only the read-only routes",
                 self.addr
             );
         }
@@ -93,12 +100,59 @@ impl AdminConfig {
     }
 }
 
-/// Shared by the routes.
-struct AdminState {
-    controls: Vec<Arc<PipelineControl>>,
+/// Who may call which route, shared by every route of the HTTP listener.
+pub struct Guard {
     token: Option<[u8; 32]>,
     /// Whether read-only routes need the token too (listening off loopback).
     guard_reads: bool,
+    /// Whether mutating routes exist (not off loopback without a token).
+    mutating: bool,
+}
+
+impl Guard {
+    /// The rules for `config`: mutating routes need the token whenever one is set;
+    /// off loopback reads need it too unless `open_reads`, and with open reads and no
+    /// token the mutating routes are off.
+    pub fn new(config: &AdminConfig) -> Arc<Self> {
+        let off_loopback = !config.addr.ip().is_loopback();
+        Arc::new(Self {
+            token: config.token.as_ref().map(|t| digest(t.expose().as_bytes())),
+            guard_reads: off_loopback && !config.open_reads,
+            mutating: !(off_loopback && config.token.is_none()),
+        })
+    }
+
+    /// Whether a request with `headers` may read.
+    pub fn may_read(&self, headers: &HeaderMap) -> bool {
+        !self.guard_reads || authorized(self, headers)
+    }
+
+    /// Middleware for read-only routes.
+    pub async fn reads(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+        if !guard.may_read(request.headers()) {
+            return unauthorized();
+        }
+        next.run(request).await
+    }
+
+    async fn writes(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+        if !guard.mutating {
+            return error(
+                StatusCode::FORBIDDEN,
+                "admin-off",
+                "the admin routes are off: this listener is off loopback without a token (--http-open-reads); set SLUICE_ADMIN_TOKEN (or --admin-token-file) to use them".into(),
+            );
+        }
+        if !authorized(&guard, request.headers()) {
+            return unauthorized();
+        }
+        next.run(request).await
+    }
+}
+
+/// Shared by the routes.
+struct AdminState {
+    controls: Vec<Arc<PipelineControl>>,
     max_upload: usize,
     swap_dirs: Vec<PathBuf>,
     swaps: Arc<Semaphore>,
@@ -128,50 +182,27 @@ struct ByPath {
     path: PathBuf,
 }
 
-/// Binds the admin address and serves until `shutdown`; returns the bound address
-/// (port 0 picks a free one) once it is listening.
-pub async fn serve(
-    config: AdminConfig,
+/// The admin routes (`GET /pipelines` and the mutating ones), guarded by `guard`.
+pub fn routes(
+    config: &AdminConfig,
     controls: Vec<Arc<PipelineControl>>,
-    shutdown: CancellationToken,
-) -> Result<SocketAddr> {
-    config.check()?;
-    let addr = config.addr;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-        format!("cannot listen on {addr} for the admin API; pass another --admin address")
-    })?;
-    let bound = listener.local_addr()?;
+    guard: Arc<Guard>,
+) -> Router {
     let state = Arc::new(AdminState {
         controls,
-        token: config.token.as_ref().map(|t| digest(t.expose().as_bytes())),
-        guard_reads: !addr.ip().is_loopback(),
         max_upload: config.max_upload,
-        swap_dirs: config.swap_dirs,
+        swap_dirs: config.swap_dirs.clone(),
         swaps: Arc::new(Semaphore::new(SWAPS_AT_ONCE)),
         swapping: Mutex::new(HashMap::new()),
     });
-    let app = router(state);
-    tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::warn!(error = %e, "Admin API stopped.");
-        }
-    });
-    tracing::info!(%bound, "Admin API listening.");
-    Ok(bound)
-}
-
-fn router(state: Shared) -> Router {
     let mutating = Router::new()
         .route("/pipelines/{name}/plugins/{index}", post(swap))
         .route("/pipelines/{name}/plugins/{index}/rollback", post(rollback))
         .route("/pipelines/{name}/resume", post(resume))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+        .route_layer(middleware::from_fn_with_state(guard.clone(), Guard::writes));
     let reading = Router::new()
         .route("/pipelines", get(list))
-        .route_layer(middleware::from_fn_with_state(state.clone(), guard_reads));
+        .route_layer(middleware::from_fn_with_state(guard, Guard::reads));
     mutating.merge(reading).with_state(state)
 }
 
@@ -181,8 +212,8 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 
 /// Whether the request carries the token, compared in constant time (hashes of equal
 /// length, so neither the token's bytes nor its length leak through timing).
-fn authorized(state: &AdminState, headers: &HeaderMap) -> bool {
-    let Some(want) = &state.token else {
+fn authorized(guard: &Guard, headers: &HeaderMap) -> bool {
+    let Some(want) = &guard.token else {
         return true;
     };
     let given = headers
@@ -204,20 +235,6 @@ fn unauthorized() -> Response {
         header::HeaderValue::from_static("Bearer"),
     );
     r
-}
-
-async fn require_token(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    if !authorized(&state, request.headers()) {
-        return unauthorized();
-    }
-    next.run(request).await
-}
-
-async fn guard_reads(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    if state.guard_reads && !authorized(&state, request.headers()) {
-        return unauthorized();
-    }
-    next.run(request).await
 }
 
 async fn list(State(state): State<Shared>) -> Response {
@@ -630,6 +647,41 @@ mod tests {
     }
 
     #[test]
+    fn who_may_read_and_write_by_address_token_and_open_reads() {
+        let with = |addr: &str, token: Option<&str>, open_reads: bool| {
+            let mut c = AdminConfig::on(addr.parse().expect("addr"));
+            c.token = token.map(Secret::new);
+            c.open_reads = open_reads;
+            Guard::new(&c)
+        };
+        let token = "0123456789abcdef0123";
+        let mut bearer = HeaderMap::new();
+        bearer.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().expect("header"),
+        );
+        let none = HeaderMap::new();
+        // Loopback, no token: everything open.
+        let g = with("127.0.0.1:1", None, false);
+        assert!(g.may_read(&none) && g.mutating && authorized(&g, &none));
+        // Loopback with a token: reads open, writes need it.
+        let g = with("127.0.0.1:1", Some(token), false);
+        assert!(g.may_read(&none) && !authorized(&g, &none) && authorized(&g, &bearer));
+        // Off loopback with a token: reads need it too.
+        let g = with("0.0.0.0:1", Some(token), false);
+        assert!(!g.may_read(&none) && g.may_read(&bearer));
+        // Off loopback, open reads, no token: reads open, no mutating routes.
+        let g = with("0.0.0.0:1", None, true);
+        assert!(g.may_read(&none) && !g.mutating);
+        // Open reads with a token: reads open, writes need it.
+        let g = with("0.0.0.0:1", Some(token), true);
+        assert!(g.may_read(&none) && g.mutating && !authorized(&g, &none));
+        let mut c = AdminConfig::on("0.0.0.0:1".parse().expect("addr"));
+        c.open_reads = true;
+        c.check().expect("open reads need no token");
+    }
+
+    #[test]
     fn off_loopback_needs_a_long_token() {
         let mut c = AdminConfig::on("0.0.0.0:8089".parse().expect("addr"));
         assert!(
@@ -691,7 +743,7 @@ pub mod client {
             .body(Full::new(Bytes::from(body)))
             .with_context(|| format!("bad admin URL {url}"))?;
         let response = client.request(request).await.with_context(|| {
-            format!("cannot reach the admin API at {url}; start the host with --admin ADDR and pass the same address with --admin")
+            format!("cannot reach the admin API at {url}; is the host running? Pass the address of its --http listener (default http://127.0.0.1:8090) with --admin")
         })?;
         let status = response.status().as_u16();
         let bytes = response
@@ -750,6 +802,13 @@ pub mod client {
     pub async fn resume(base: &str, pipeline: &str) -> Result<ResumeReport> {
         let url = format!("{}/pipelines/{pipeline}/resume", base.trim_end_matches('/'));
         let (status, body) = call("POST", &url, Vec::new()).await?;
+        answer(status, &body)
+    }
+
+    /// `GET /api/pipelines` of the host's HTTP listener at `base`, as JSON.
+    pub async fn api_pipelines(base: &str) -> Result<serde_json::Value> {
+        let url = format!("{}/api/pipelines", base.trim_end_matches('/'));
+        let (status, body) = call("GET", &url, Vec::new()).await?;
         answer(status, &body)
     }
 

@@ -10,10 +10,12 @@ use sluice_host::config::{
     BatchLimits, PipelineConfig, PipelineDraft, PluginDraft, default_dead_letter_table,
     default_drain_ms, default_workers,
 };
+use sluice_host::http::{DEFAULT_ADDR, HttpConfig};
 use sluice_host::runtime::SandboxLimits;
 use sluice_host::secret::{Secret, SecretRef};
 use sluice_host::sink::clickhouse::DEFAULT_TIMEOUT;
 use sluice_host::source::settings::{KafkaSettings, Oidc, SecurityProtocol};
+use sluice_host::telemetry::LogFormat;
 
 /// Sluice: Kafka -> WebAssembly plugins -> ClickHouse, exactly once.
 ///
@@ -22,6 +24,7 @@ use sluice_host::source::settings::{KafkaSettings, Oidc, SecurityProtocol};
 /// Feed Kafka:         host generate --plugin generator.wasm --topic tweets --count 10000
 /// Test a plugin:      host plugin test --plugin sentiment.wasm --input events.jsonl
 /// Start a plugin:     host plugin new my-filter
+/// Watch it:           http://127.0.0.1:8090/ (status page), host status
 #[derive(Debug, Parser)]
 #[command(
     name = "host",
@@ -39,6 +42,10 @@ pub(crate) struct Cli {
     /// Log level for the host's own messages (error, warn, info, debug, trace); RUST_LOG overrides.
     #[arg(long, global = true, default_value = "info")]
     pub(crate) log_level: String,
+    /// Log lines as `text` (readable, the default) or `json` (one object per line,
+    /// for log shippers).
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
+    pub(crate) log_format: LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +57,27 @@ pub(crate) enum Command {
     Plugin(PluginCommand),
     /// Lift a running pipeline's quarantine once its cause is fixed (admin API).
     Resume(ResumeArgs),
+    /// Print a running host's pipelines: state, rates, lag per partition, plugin versions.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The host's HTTP listener, as given to its --http flag.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SLUICE_HTTP_URL",
+        default_value = "http://127.0.0.1:8090"
+    )]
+    pub(crate) http: String,
+    /// Print the JSON of /api/pipelines instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// File holding the admin token (or set SLUICE_ADMIN_TOKEN), for a host that
+    /// listens off loopback.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) admin_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,12 +96,12 @@ pub(crate) enum PluginCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct AdminArgs {
-    /// The host's admin API, as given to its --admin flag.
+    /// The host's admin API: its HTTP listener, as given to its --http flag.
     #[arg(
         long,
         value_name = "URL",
         env = "SLUICE_ADMIN",
-        default_value = "http://127.0.0.1:8089"
+        default_value = "http://127.0.0.1:8090"
     )]
     pub(crate) admin: String,
     /// File holding the admin token the host was started with (or set SLUICE_ADMIN_TOKEN).
@@ -279,19 +307,48 @@ pub(crate) struct KafkaArgs {
 }
 
 impl PipelineArgs {
-    /// The admin API's settings, if it is on.
-    pub(crate) fn admin_config(&self) -> Result<Option<AdminConfig>> {
-        let Some(addr) = self.admin else {
-            return Ok(None);
+    /// The HTTP listener's settings, or none for `--http none`. `--admin ADDR`, from
+    /// before the admin API moved onto this listener, is the same as `--http ADDR`.
+    pub(crate) fn http_config(&self) -> Result<Option<HttpConfig>> {
+        let explicit = match self.http.as_deref() {
+            Some("none") => {
+                if self.admin.is_some() {
+                    bail!(
+                        "--admin asks for the admin API, which lives on the HTTP listener, but --http none turns that off; drop one of them"
+                    );
+                }
+                return Ok(None);
+            }
+            Some(text) => Some(text.parse::<std::net::SocketAddr>().with_context(|| {
+                format!("--http {text}: expected HOST:PORT (e.g. 127.0.0.1:8090) or none")
+            })?),
+            None => None,
+        };
+        let (addr, flag) = match (explicit, self.admin) {
+            (Some(h), Some(a)) if h != a => bail!(
+                "--admin {a} and --http {h} differ; the admin API is served on the HTTP listener, so give one address (--http)"
+            ),
+            (Some(h), _) => (h, Some("--http")),
+            (None, Some(a)) => (a, Some("--admin")),
+            (None, None) => (
+                DEFAULT_ADDR
+                    .parse()
+                    .context("the default HTTP address does not parse")?,
+                None,
+            ),
         };
         let token = secret_from(&self.admin_token_file, "SLUICE_ADMIN_TOKEN")
             .map(|s| s.read("the admin token"))
             .transpose()?;
-        Ok(Some(AdminConfig {
-            addr,
-            token,
-            max_upload: self.admin_max_upload_mib.max(1) << 20,
-            swap_dirs: self.admin_swap_dirs.clone(),
+        Ok(Some(HttpConfig {
+            admin: AdminConfig {
+                addr,
+                token,
+                max_upload: self.admin_max_upload_mib.max(1) << 20,
+                swap_dirs: self.admin_swap_dirs.clone(),
+                open_reads: self.http_open_reads,
+            },
+            flag,
         }))
     }
 }
@@ -417,8 +474,17 @@ pub(crate) struct PipelineArgs {
     /// On Ctrl-C or SIGTERM, how long in-flight batches may take to finish, in ms.
     #[arg(long, default_value_t = default_drain_ms())]
     pub(crate) drain_ms: u64,
-    /// Serve the admin API (list, swap, roll back plugins) on this address, e.g.
-    /// 127.0.0.1:8089. Off by default. Anywhere but loopback it needs a token.
+    /// The HTTP listener: status page at /, /metrics, /healthz, /readyz, /api/* and the
+    /// admin API. On by default on 127.0.0.1:8090 (a free port if that is taken);
+    /// `none` turns it off, and with it every metric. Off loopback it needs a token.
+    #[arg(long, value_name = "ADDR|none")]
+    pub(crate) http: Option<String>,
+    /// Off loopback, serve the read-only routes (page, /api, /metrics) without the
+    /// token, for a listener only a trusted network reaches; with no token set, the
+    /// mutating admin routes are then off.
+    #[arg(long)]
+    pub(crate) http_open_reads: bool,
+    /// The same as --http ADDR (the admin API used to have a listener of its own).
     #[arg(long, value_name = "ADDR")]
     pub(crate) admin: Option<std::net::SocketAddr>,
     /// File holding the token the admin API's mutating routes need (or set

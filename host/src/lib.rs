@@ -10,16 +10,20 @@
 //! - [`runtime`]: wasmtime; the only module that touches stores and bindings.
 //! - [`sink`]: ClickHouse tables, RowBinary encoding, high-water offsets.
 //! - [`pipeline::control`]: which plugin versions run; swaps, rollback, quarantine.
-//! - [`admin`]: the HTTP API over the pipelines' control.
+//! - [`admin`]: the admin routes (list, swap, roll back, resume) and who may call them.
+//! - [`http`]: the one HTTP listener: `/metrics`, health, the status page and its
+//!   JSON, and the admin routes; above every other layer, imported by none.
 //! - [`config`]: what a pipeline reads, runs and writes.
 //! - [`generate`]: the generator plugin driver behind `host generate`.
 //! - [`tools`]: `host plugin test` (offline runs against golden files) and
 //!   `host plugin new` (a new plugin crate from templates); no services needed.
-//! - [`telemetry`]: logging and counters.
+//! - [`telemetry`]: logging, counters, Prometheus series and each pipeline's recent
+//!   past; written by the layers below, read by [`http`].
 
 pub mod admin;
 pub mod config;
 pub mod generate;
+pub mod http;
 pub mod pipeline;
 pub mod record;
 pub mod runtime;
@@ -42,6 +46,7 @@ use crate::runtime::Runtime;
 use crate::sink::clickhouse::{ClickHouse, ClickHouseConfig};
 use crate::source::settings::KafkaSettings;
 use crate::telemetry::Stats;
+use crate::telemetry::metrics::Metrics;
 
 /// Service addresses shared by every pipeline of a host process.
 #[derive(Debug, Clone)]
@@ -57,8 +62,9 @@ pub struct Services {
 pub struct Options {
     /// Where compiled plugins are cached; none compiles on every start.
     pub plugin_cache: Option<PathBuf>,
-    /// The admin HTTP API; none leaves it off.
-    pub admin: Option<admin::AdminConfig>,
+    /// The HTTP listener (metrics, status page, admin API); none leaves it off, and
+    /// then no metrics are recorded at all.
+    pub http: Option<http::HttpConfig>,
     /// On shutdown, how long in-flight batches may take to finish.
     pub drain: Duration,
 }
@@ -67,7 +73,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             plugin_cache: None,
-            admin: None,
+            http: None,
             drain: Duration::from_millis(config::default_drain_ms()),
         }
     }
@@ -87,9 +93,14 @@ pub async fn run(
     stats: Arc<Stats>,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    if let Some(admin) = &options.admin {
-        admin.check()?;
+    if let Some(http) = &options.http {
+        http.admin.check()?;
     }
+    let metrics = if options.http.is_some() {
+        Metrics::prometheus()
+    } else {
+        Metrics::off()
+    };
     let runtime = Runtime::new()?.with_cache(options.plugin_cache.clone());
     let ch = ClickHouse::connect(&services.clickhouse).await?;
     tracing::info!(clickhouse = %ch.version, "Connected to ClickHouse.");
@@ -97,10 +108,22 @@ pub async fn run(
     for config in pipelines {
         config.validate()?;
         let plugins = pipeline::load_plugins(&runtime, &config)?;
-        controls.push(PipelineControl::new(config, runtime.clone(), plugins));
+        controls.push(PipelineControl::observed(
+            config,
+            runtime.clone(),
+            plugins,
+            &metrics,
+        ));
     }
-    if let Some(config) = options.admin.clone() {
-        admin::serve(config, controls.clone(), shutdown.clone()).await?;
+    if let Some(config) = options.http.clone() {
+        http::serve(
+            config,
+            controls.clone(),
+            metrics,
+            ch.clone(),
+            shutdown.clone(),
+        )
+        .await?;
     }
     let mut tasks = tokio::task::JoinSet::new();
     for control in &controls {

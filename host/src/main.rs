@@ -18,6 +18,7 @@ use sluice_host::{Options, Services, admin, run};
 use tokio_util::sync::CancellationToken;
 
 mod cli;
+mod status;
 
 use cli::{
     AdminArgs, Cli, Command, NewArgs, PluginCommand, ResumeArgs, RollbackArgs, SwapArgs, TestArgs,
@@ -29,9 +30,32 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    telemetry::init_logging(&cli.log_level);
+    telemetry::init_logging(&cli.log_level, cli.log_format);
     if let Some(Command::Plugin(command)) = cli.command {
         return plugin_main(command);
+    }
+    if let Some(Command::Status(args)) = cli.command {
+        let token = match &args.admin_token_file {
+            Some(path) => sluice_host::secret::SecretRef::file(path)
+                .read("the admin token")
+                .map(Some),
+            None => Ok(None),
+        };
+        return match token {
+            Ok(token) => {
+                if token.is_some() {
+                    admin::client::use_token(token);
+                }
+                admin_call(status::run(args.http, args.json)).unwrap_or_else(|e| {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                })
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        };
     }
     if let Some(Command::Resume(args)) = cli.command {
         if let Err(e) = args.admin.use_token() {
@@ -286,7 +310,7 @@ async fn real_main(cli: Cli) -> Result<()> {
     };
     match cli.command {
         // main() runs `host plugin` and `host resume` before the async runtime starts.
-        Some(Command::Plugin(_) | Command::Resume(_)) => {
+        Some(Command::Plugin(_) | Command::Resume(_) | Command::Status(_)) => {
             bail!("admin commands cannot run inside the pipeline runtime")
         }
         Some(Command::Generate(args)) => {
@@ -317,7 +341,7 @@ async fn real_main(cli: Cli) -> Result<()> {
                         .clone()
                         .or_else(Runtime::default_cache_dir)
                 },
-                admin: cli.pipeline.admin_config()?,
+                http: cli.pipeline.http_config()?,
                 drain: Duration::from_millis(cli.pipeline.drain_ms),
             };
             let pipelines = match cli.pipeline.config.clone() {

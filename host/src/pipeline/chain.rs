@@ -3,6 +3,7 @@
 //! become dead letters. Every row keeps the offset of the record it came from.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::record::{Batch, ChainOutput, DeadLetter};
 use crate::runtime::{Outcome, PluginFault, PluginOutput, RowMeta, TransformInstance};
@@ -26,6 +27,11 @@ pub struct ChainRun {
     pub traps: Vec<(usize, PluginFault)>,
     /// Batches re-run in parts to find the events a stage trapped on.
     pub isolations: u64,
+    /// Time each stage spent on the batch, isolation included, by chain index.
+    pub took: Vec<Duration>,
+    /// Every call that faulted, with its fault code, by chain index (one batch can
+    /// fault many times while its poison events are isolated).
+    pub faulted_calls: Vec<(usize, &'static str)>,
 }
 
 /// A pipeline's plugins, in order, each instantiated for one worker.
@@ -62,6 +68,13 @@ impl Chain {
         &self.version
     }
 
+    /// Each stage's plugin name and version, in order.
+    pub fn stages(&self) -> impl Iterator<Item = (&str, String)> + '_ {
+        self.stages
+            .iter()
+            .map(|s| (&*s.plugin().name, s.plugin().version.to_string()))
+    }
+
     /// Runs `batch` through every stage.
     pub fn run(&mut self, batch: &Batch) -> ChainRun {
         let mut out = ChainRun::default();
@@ -76,6 +89,7 @@ impl Chain {
         out.rejected = vec![0; self.stages.len()];
         out.seen = vec![0; self.stages.len()];
         out.trapped = vec![0; self.stages.len()];
+        out.took = vec![Duration::ZERO; self.stages.len()];
         let mut owned;
         let mut current = batch;
         for (k, stage) in self.stages.iter_mut().enumerate() {
@@ -84,11 +98,13 @@ impl Chain {
             }
             let plugin = stage.plugin().name.clone();
             out.seen[k] = current.events.len();
+            let started = Instant::now();
             let next = match stage.process(current) {
                 Err(fault) if fault.is_per_event() && current.events.len() > 1 => {
                     isolate(&mut out, stage, current, k, k == last, &plugin, fault)
                 }
                 Err(fault) => {
+                    out.faulted_calls.push((k, fault.code()));
                     dead_batch(&mut out.output, current, &plugin, &fault);
                     out.trapped[k] += current.events.len();
                     out.traps.push((k, fault.clone()));
@@ -97,6 +113,7 @@ impl Chain {
                 }
                 Ok(output) => route(&mut out, current, k, k == last, &plugin, &output),
             };
+            out.took[k] = started.elapsed();
             owned = next;
             current = &owned;
         }
@@ -133,6 +150,7 @@ fn isolate(
     first: PluginFault,
 ) -> Batch {
     out.isolations += 1;
+    out.faulted_calls.push((k, first.code()));
     out.traps.push((k, first.clone()));
     let n = batch.events.len();
     let full = stage.deadline_ms();
@@ -148,7 +166,11 @@ fn isolate(
         let part = batch.slice(range.clone());
         let share = (full.saturating_mul(4).saturating_mul(range.len() as u64) / n as u64)
             .clamp(50.min(full), full);
-        match stage.process_within(&part, share) {
+        let result = stage.process_within(&part, share);
+        if let Err(fault) = &result {
+            out.faulted_calls.push((k, fault.code()));
+        }
+        match result {
             Ok(output) => next.append(route(out, &part, k, is_last, plugin, &output)),
             Err(fault) if range.len() > 1 && budget > 0 && fault.is_per_event() => {
                 budget -= 1;

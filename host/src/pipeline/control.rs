@@ -15,6 +15,8 @@ use super::stall::Stalled;
 use crate::config::PipelineConfig;
 use crate::record::Batch;
 use crate::runtime::{Plugin, PluginKind, Runtime, TransformInstance};
+use crate::telemetry::metrics::Metrics;
+use crate::telemetry::pipeline::{Change, PipelineTelemetry, State as Shown};
 
 /// Why a swap or rollback was refused; the old version keeps running.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,13 +145,32 @@ pub struct PipelineControl {
     state: Mutex<State>,
     /// The last batch a worker saw: the canary for the next swap.
     last_batch: Mutex<Option<Batch>>,
+    /// Series and recent past, for /metrics and the status page.
+    telemetry: Arc<PipelineTelemetry>,
 }
 
 impl PipelineControl {
-    /// Control for `config` with its plugins already loaded and checked.
+    /// Control for `config` with its plugins already loaded and checked, recording no
+    /// metrics.
     pub fn new(config: PipelineConfig, runtime: Runtime, plugins: Vec<Arc<Plugin>>) -> Arc<Self> {
+        Self::observed(config, runtime, plugins, &Metrics::off())
+    }
+
+    /// [`Self::new`], with the pipeline's series registered in `metrics`.
+    pub fn observed(
+        config: PipelineConfig,
+        runtime: Runtime,
+        plugins: Vec<Arc<Plugin>>,
+        metrics: &Metrics,
+    ) -> Arc<Self> {
         let history = vec![Vec::new(); plugins.len()];
+        let tables: Vec<String> = std::iter::once(config.table.clone())
+            .chain(config.outputs.iter().map(|(_, t)| t.clone()))
+            .collect();
+        let names: Vec<&str> = plugins.iter().map(|p| &*p.name).collect();
+        let telemetry = PipelineTelemetry::new(metrics, &config.name, &tables, &names);
         Arc::new(Self {
+            telemetry,
             config,
             runtime,
             generation: AtomicU64::new(1),
@@ -169,6 +190,22 @@ impl PipelineControl {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pipeline's series and recent past.
+    pub fn telemetry(&self) -> &Arc<PipelineTelemetry> {
+        &self.telemetry
+    }
+
+    /// Sets the state series from `state`; called under the lock after every change.
+    fn show(&self, state: &State) {
+        self.telemetry.set_state(if state.failed.is_some() {
+            Shown::Failed
+        } else if state.quarantine.is_some() {
+            Shown::Quarantined
+        } else {
+            Shown::Running
+        });
     }
 
     /// The pipeline's config.
@@ -210,6 +247,7 @@ impl PipelineControl {
         push_event(&mut state.events, format!("quarantined: {reason}"));
         state.quarantine = Some(reason.to_owned());
         state.consecutive_faults = 0;
+        self.show(&state);
     }
 
     /// Lifts a quarantine once the cause is fixed (the operator's action): held batches
@@ -221,11 +259,13 @@ impl PipelineControl {
         state.consecutive_faults = 0;
         info!(pipeline = %self.config.name, %reason, "Pipeline resumed by an operator.");
         push_event(&mut state.events, format!("resumed (was: {reason})"));
+        self.show(&state);
         Some(reason)
     }
 
     /// The partitions stalled now, for the status.
     pub fn set_stalled(&self, stalled: Vec<Stalled>) {
+        self.telemetry.stalled(stalled.len());
         self.lock().stalled = stalled;
     }
 
@@ -234,6 +274,7 @@ impl PipelineControl {
         let mut state = self.lock();
         push_event(&mut state.events, format!("failed to start: {reason}"));
         state.failed = Some(reason.to_owned());
+        self.show(&state);
     }
 
     /// Instances of `plugins` with this pipeline's configs, limits and grants.
@@ -272,9 +313,13 @@ impl PipelineControl {
         bytes: &[u8],
     ) -> Result<SwapReport, Refusal> {
         let result = self.try_swap(index, path, bytes);
-        if let Err(refusal) = &result {
-            warn!(pipeline = %self.name(), index, reason = refusal.code(), error = %refusal, "Plugin swap refused; the old version keeps running.");
-            self.note(format!("refused a swap of plugin {index}: {refusal}"));
+        match &result {
+            Ok(_) => self.telemetry.changed(Change::Swapped),
+            Err(refusal) => {
+                warn!(pipeline = %self.name(), index, reason = refusal.code(), error = %refusal, "Plugin swap refused; the old version keeps running.");
+                self.note(format!("refused a swap of plugin {index}: {refusal}"));
+                self.telemetry.changed(Change::SwapRefused);
+            }
         }
         result
     }
@@ -360,6 +405,7 @@ impl PipelineControl {
         );
         info!(pipeline = %self.config.name, index, from = %old.version, to = %plugin.version, generation, "Plugin {verb}.");
         push_event(&mut state.events, line);
+        self.show(&state);
         SwapReport {
             pipeline: self.config.name.clone(),
             index,
@@ -369,8 +415,18 @@ impl PipelineControl {
         }
     }
 
-    /// Returns plugin `index` to its previous version, which ran here before.
+    /// Returns plugin `index` to its previous version, which ran here before (an
+    /// operator's rollback).
     pub fn rollback(&self, index: usize) -> Result<SwapReport, Refusal> {
+        let result = self.roll_back(index);
+        self.telemetry.changed(match result {
+            Ok(_) => Change::RolledBack,
+            Err(_) => Change::RollbackRefused,
+        });
+        result
+    }
+
+    fn roll_back(&self, index: usize) -> Result<SwapReport, Refusal> {
         let previous = {
             let mut state = self.lock();
             let len = state.plugins.len();
@@ -408,6 +464,7 @@ impl PipelineControl {
                     warn!(pipeline = %self.config.name, %reason, "Pipeline quarantined; its partitions pause until a swap or rollback.");
                     push_event(&mut state.events, format!("quarantined: {reason}"));
                     state.quarantine = Some(reason);
+                    self.show(&state);
                 }
             }
             if let Some(p) = state
@@ -439,8 +496,12 @@ impl PipelineControl {
                 "automatic rollback of plugin {index}: {:.0}% of probation events failed",
                 rate * 100.0
             ));
-            if let Err(e) = self.rollback(index) {
-                warn!(pipeline = %self.config.name, error = %e, "Automatic rollback failed.");
+            match self.roll_back(index) {
+                Ok(_) => self.telemetry.changed(Change::AutoRolledBack),
+                Err(e) => {
+                    self.telemetry.changed(Change::RollbackRefused);
+                    warn!(pipeline = %self.config.name, error = %e, "Automatic rollback failed.");
+                }
             }
         }
     }

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod chain;
 pub mod control;
 pub mod flow;
+mod lag;
 mod skipped;
 pub mod stall;
 mod watch;
@@ -136,6 +137,12 @@ pub async fn run(
         let slot = ChainSlot::new(chain, generation);
         workers.push(tokio::spawn(worker::run(shared.clone(), slot, rx)));
     }
+    let lag = tokio::spawn(lag::run(
+        control.clone(),
+        shared.source.consumer.clone(),
+        shared.source.ownership.clone(),
+        shutdown.clone(),
+    ));
     let watcher = shared
         .config
         .lifecycle
@@ -154,6 +161,7 @@ pub async fn run(
     if let Some(w) = watcher {
         w.abort();
     }
+    lag.abort();
     drop(senders);
     for w in workers {
         if let Err(e) = w.await {
@@ -226,6 +234,7 @@ async fn read(
                     return;
                 }
                 flow.apply(consumer, shared.control.quarantined(), shared.in_flight.get(), &shared.config.name);
+                shared.control.telemetry().flow(shared.in_flight.get(), flow.paused().len());
                 if skipped_at.elapsed() >= SKIPPED_COMMIT_EVERY && !shared.control.quarantined() {
                     skipped_at = Instant::now();
                     skips.commit(shared);
@@ -239,6 +248,10 @@ async fn read(
         };
         let mut parked = false;
         for batch in closed {
+            shared
+                .control
+                .telemetry()
+                .consumed(batch.events.len() as u64);
             if flow.offer(senders, batch) == Offer::Closed {
                 return;
             }
@@ -259,6 +272,10 @@ async fn read(
             return;
         }
         for batch in batcher.drain() {
+            shared
+                .control
+                .telemetry()
+                .consumed(batch.events.len() as u64);
             if !dispatch(senders, batch).await {
                 return;
             }

@@ -18,6 +18,7 @@ use crate::sink::fence::{self, CommitMetadata, Fenced};
 use crate::sink::{Marks, Source, WriteError, Written};
 use crate::source::kafka::{self, Ownership};
 use crate::source::topic_id;
+use crate::telemetry::pipeline::InsertClass;
 
 /// First and largest pause between retries of a failed write.
 const RETRY_MIN: Duration = Duration::from_millis(100);
@@ -41,6 +42,8 @@ pub(super) struct ChainSlot {
     generation: u64,
     /// The generation that last failed to start here, and when.
     failed: Option<(u64, Instant)>,
+    /// Each stage's plugin-time histogram, for the generation they were made for.
+    timers: Option<(u64, Vec<metrics::Histogram>)>,
 }
 
 impl ChainSlot {
@@ -50,7 +53,26 @@ impl ChainSlot {
             chain,
             generation,
             failed: None,
+            timers: None,
         }
+    }
+
+    /// The plugin-time histograms of the current chain's stages.
+    fn timers(&mut self, shared: &Shared) -> &[metrics::Histogram] {
+        if self
+            .timers
+            .as_ref()
+            .is_none_or(|(g, _)| *g != self.generation)
+        {
+            let telemetry = shared.control.telemetry();
+            let timers = self
+                .chain
+                .stages()
+                .map(|(name, version)| telemetry.plugin_timer(name, &version))
+                .collect();
+            self.timers = Some((self.generation, timers));
+        }
+        self.timers.as_ref().map_or(&[], |(_, t)| t.as_slice())
     }
 
     /// At a batch boundary: moves to generation `current` if it is newer, building its
@@ -164,6 +186,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut slot: ChainSlot, mut rx: mpsc::
         let Some(last) = batch.last_offset() else {
             continue;
         };
+        let started = Instant::now();
         match process(&shared, &mut slot, batch.clone(), o).await {
             Ok(()) => {}
             Err(Stop::Abandoned) => continue,
@@ -174,6 +197,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut slot: ChainSlot, mut rx: mpsc::
             }
         }
         let metadata = o.metadata();
+        let commit_started = Instant::now();
         let committed = tokio::task::block_in_place(|| {
             kafka::commit(
                 &shared.source.consumer,
@@ -187,6 +211,10 @@ pub(super) async fn run(shared: Arc<Shared>, mut slot: ChainSlot, mut rx: mpsc::
         });
         match committed {
             Ok(true) => {
+                shared
+                    .control
+                    .telemetry()
+                    .committed(commit_started.elapsed(), started.elapsed());
                 o.committed = last + 1;
                 ownership.committed(
                     &batch.topic,
@@ -503,13 +531,28 @@ async fn process(
         }
     }
     parts.push(batch);
+    let telemetry = shared.control.telemetry();
     for part in parts {
         let started = Instant::now();
         let run: ChainRun = tokio::task::block_in_place(|| slot.chain.run(&part));
+        telemetry.chain_took(started.elapsed());
+        for (timer, took) in slot.timers(shared).iter().zip(&run.took) {
+            timer.record(took.as_secs_f64());
+        }
+        if !run.faulted_calls.is_empty() {
+            let names: Vec<(&str, String)> = slot.chain.stages().collect();
+            for (k, code) in &run.faulted_calls {
+                if let Some((name, _)) = names.get(*k) {
+                    telemetry.trapped(name, code, 1);
+                }
+            }
+        }
         shared.control.report(slot.generation, &run);
         if run.isolations > 0 {
             shared.stats.isolated(run.isolations);
+            telemetry.isolated(run.isolations);
         }
+        let inserting = Instant::now();
         let mut attempt = SinkAttempt {
             shared,
             version: slot.chain.version(),
@@ -523,6 +566,18 @@ async fn process(
         shared
             .stats
             .written(part.events.len() as u64, w.rows, w.dead, started.elapsed());
+        let dead = &run.output.dead;
+        telemetry.inserted(
+            inserting.elapsed(),
+            &w.tables,
+            w.chain_dead
+                .iter()
+                .filter_map(|i| dead.get(*i as usize))
+                .chain(&w.host_dead)
+                .map(|d| (d.code.as_str(), d)),
+            &part.topic,
+            part.partition,
+        );
         if let Some(last) = part.last_offset() {
             owned.marks.advance_all(shared.sink.table_names(), last);
         }
@@ -549,6 +604,8 @@ trait Attempt {
     /// Stops the pipeline for a cause only a person can fix and waits until it is
     /// resumed; false if the part must be given up meanwhile.
     async fn halt(&mut self, reason: &str) -> bool;
+    /// Counts a failed insert by class, and whether it is tried again.
+    fn failed(&self, _class: InsertClass, _retried: bool) {}
 }
 
 /// What the retry loop does after a failed write, before it re-reads the marks.
@@ -576,21 +633,32 @@ async fn write_with_retry(attempt: &mut impl Attempt) -> Result<Written, Stop> {
     loop {
         let then = match attempt.write().await {
             Ok(w) => return Ok(w),
-            Err(WriteError::Fenced { .. }) => return Err(Stop::Fenced),
+            Err(WriteError::Fenced { .. }) => {
+                attempt.failed(InsertClass::Fatal, false);
+                return Err(Stop::Fenced);
+            }
             Err(WriteError::SessionLost { session }) => {
                 let (topic, partition) = attempt.source();
                 warn!(%topic, partition, %session, "ClickHouse lost this member's session (idle past its timeout?); opening and registering a new one.");
                 match attempt.renew_session().await {
-                    Ok(true) => Then::Continue,
-                    Ok(false) => return Err(Stop::Fenced),
+                    Ok(true) => {
+                        attempt.failed(InsertClass::Retryable, true);
+                        Then::Continue
+                    }
+                    Ok(false) => {
+                        attempt.failed(InsertClass::Retryable, false);
+                        return Err(Stop::Fenced);
+                    }
                     Err(e) => {
                         warn!(error = %format!("{e:#}"), "Cannot open a new session yet; retrying.");
+                        attempt.failed(InsertClass::Retryable, true);
                         Then::Pause
                     }
                 }
             }
             Err(WriteError::Schema { table, error }) if !refreshed => {
                 refreshed = true;
+                attempt.failed(InsertClass::Schema, true);
                 let (topic, partition) = attempt.source();
                 warn!(%topic, partition, %table, error = %format!("{error:#}"), "The table's columns changed; re-reading them and encoding the batch again.");
                 match attempt.refresh(&table).await {
@@ -602,13 +670,18 @@ async fn write_with_retry(attempt: &mut impl Attempt) -> Result<Written, Stop> {
                     }
                 }
             }
-            Err(WriteError::Schema { table, error }) => Then::Halt(format!(
-                "table {table}: rows still do not fit after re-reading its columns; fix the table or the plugin's rows, then resume the pipeline ({error:#})"
-            )),
+            Err(WriteError::Schema { table, error }) => {
+                attempt.failed(InsertClass::Schema, true);
+                Then::Halt(format!(
+                    "table {table}: rows still do not fit after re-reading its columns; fix the table or the plugin's rows, then resume the pipeline ({error:#})"
+                ))
+            }
             Err(WriteError::Fatal { reason, error }) => {
+                attempt.failed(InsertClass::Fatal, true);
                 Then::Halt(format!("{reason}, then resume the pipeline ({error:#})"))
             }
             Err(e @ WriteError::Retryable(_)) => {
+                attempt.failed(InsertClass::Retryable, true);
                 let (topic, partition) = attempt.source();
                 warn!(%topic, partition, error = %e, "Write failed; retrying.");
                 Then::Pause
@@ -760,6 +833,13 @@ impl Attempt for SinkAttempt<'_> {
         self.pause = RETRY_MIN;
         hold_while_quarantined(self.shared, self.part).await
     }
+
+    fn failed(&self, class: InsertClass, retried: bool) {
+        self.shared
+            .control
+            .telemetry()
+            .insert_failed(class, retried);
+    }
 }
 
 /// Holds a batch while the pipeline is quarantined; false if it must be dropped
@@ -859,6 +939,8 @@ mod tests {
         renewals: usize,
         /// Whether a renewal may register (false: the partition is no longer ours).
         may_register: bool,
+        /// Failures counted, as the metrics see them.
+        counted: std::cell::RefCell<Vec<(InsertClass, bool)>>,
     }
 
     enum Step {
@@ -888,6 +970,7 @@ mod tests {
                 halts: Vec::new(),
                 renewals: 0,
                 may_register: true,
+                counted: Default::default(),
             }
         }
     }
@@ -968,6 +1051,36 @@ mod tests {
             self.halts.push(reason.to_owned());
             true
         }
+
+        fn failed(&self, class: InsertClass, retried: bool) {
+            self.counted.borrow_mut().push((class, retried));
+        }
+    }
+
+    #[tokio::test]
+    async fn every_failed_insert_is_counted_by_class_and_whether_it_is_retried() {
+        let mut sink = Scripted::new(vec![
+            Step::LostAnswer,
+            Step::Schema,
+            Step::Schema,
+            Step::Fatal,
+            Step::SessionLost,
+        ]);
+        assert!(write_with_retry(&mut sink).await.is_ok());
+        use InsertClass::*;
+        assert_eq!(
+            sink.counted.into_inner(),
+            vec![
+                (Retryable, true),
+                (Schema, true),
+                (Schema, true),
+                (Fatal, true),
+                (Retryable, true)
+            ]
+        );
+        let mut fenced = Scripted::new(vec![Step::Fenced]);
+        assert_eq!(write_with_retry(&mut fenced).await, Err(Stop::Fenced));
+        assert_eq!(fenced.counted.into_inner(), vec![(Fatal, false)]);
     }
 
     #[tokio::test]

@@ -509,6 +509,42 @@ impl ClickHouse {
             })
     }
 
+    /// Whether the server answers `SELECT 1` within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> bool {
+        matches!(
+            tokio::time::timeout(timeout, self.client.query("SELECT 1").fetch_one::<u8>()).await,
+            Ok(Ok(1))
+        )
+    }
+
+    /// Runs a fixed read-only query and returns its answer in `format`: with
+    /// `readonly = 2` (no writes, no DDL; unlike 1 it lets the limits below be set in
+    /// the same request), at most `max_seconds` of execution and about `max_rows` rows.
+    pub async fn read_only(
+        &self,
+        sql: &str,
+        format: &str,
+        max_seconds: u64,
+        max_rows: u64,
+    ) -> Result<Vec<u8>> {
+        let client = self
+            .client
+            .clone()
+            .with_setting("readonly", "2")
+            .with_setting("max_execution_time", max_seconds.to_string())
+            .with_setting("max_result_rows", max_rows.to_string())
+            .with_setting("result_overflow_mode", "break");
+        let query = async {
+            let mut cursor = client.query(sql).fetch_bytes(format)?;
+            cursor.collect().await
+        };
+        let bytes = tokio::time::timeout(Duration::from_secs(max_seconds + 2), query)
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer within {} s", max_seconds + 2))?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(bytes.to_vec())
+    }
+
     /// Opens the session a partition's owner writes through (see [`super::fence`]).
     pub async fn open_session(&self, session: &str) -> Result<()> {
         let client = self

@@ -93,7 +93,7 @@ impl Marks {
 }
 
 /// What one write put where.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {
     /// Rows inserted into data tables.
     pub rows: u64,
@@ -101,6 +101,12 @@ pub struct Written {
     pub dead: u64,
     /// Rows skipped because their table already held them (replays).
     pub skipped: u64,
+    /// Rows inserted per data table (one entry per table written).
+    pub tables: Vec<(String, u64)>,
+    /// Which of the chain's dead letters were inserted, by index (replays skip some).
+    pub chain_dead: Vec<u32>,
+    /// Dead letters the sink made itself (rows that did not fit) and inserted.
+    pub host_dead: Vec<DeadLetter>,
 }
 
 /// A pipeline's output tables and the dead-letter table.
@@ -345,10 +351,17 @@ impl Sink {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        for dead in out.dead.iter().chain(&host_dead) {
+        let from_chain = out.dead.len();
+        let mut host_written = Vec::new();
+        for (i, dead) in out.dead.iter().chain(&host_dead).enumerate() {
             if marks.covers(&tables.dead.name, dead.offset) {
                 written.skipped += 1;
                 continue;
+            }
+            if i < from_chain {
+                written.chain_dead.push(i as u32);
+            } else {
+                host_written.push(i - from_chain);
             }
             encode_dead_letter(&mut dead_buf, &tables.dead, dead, source, now).map_err(|error| {
                 WriteError::Fatal {
@@ -372,6 +385,16 @@ impl Sink {
                 )
                 .await?;
             written.rows += insert.count;
+            match written
+                .tables
+                .iter_mut()
+                .find(|(t, _)| *t == insert.table.name)
+            {
+                Some((_, n)) => *n += insert.count,
+                None => written
+                    .tables
+                    .push((insert.table.name.clone(), insert.count)),
+            }
         }
         if written.dead > 0 {
             self.ch
@@ -382,6 +405,13 @@ impl Sink {
                     source.session,
                 )
                 .await?;
+        }
+        if !host_written.is_empty() {
+            let mut host_dead: Vec<Option<DeadLetter>> = host_dead.into_iter().map(Some).collect();
+            written.host_dead = host_written
+                .into_iter()
+                .filter_map(|i| host_dead.get_mut(i).and_then(Option::take))
+                .collect();
         }
         Ok(written)
     }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,8 @@ pub struct Ownership {
     state: Mutex<OwnState>,
     idle: Condvar,
     next_epoch: AtomicU64,
+    /// Set at the first assignment (empty or not): the member has joined its group.
+    joined: AtomicBool,
 }
 
 #[derive(Default)]
@@ -67,7 +69,13 @@ impl Ownership {
         self.epoch(topic, partition) == Some(epoch)
     }
 
+    /// Whether the member has had its first assignment, so it is in its group.
+    pub fn joined(&self) -> bool {
+        self.joined.load(Ordering::Relaxed)
+    }
+
     fn assign(&self, tps: &[TopicPartition]) {
+        self.joined.store(true, Ordering::Relaxed);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         for tp in tps {
             let epoch = self.next_epoch.fetch_add(1, Ordering::Relaxed) + 1;

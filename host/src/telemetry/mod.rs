@@ -1,21 +1,58 @@
-//! Logging set-up and the pipeline counters that progress lines and benches read.
+//! Logging set-up, the process counters that progress lines and benches read, and
+//! (in [`metrics`] and [`pipeline`]) the Prometheus series and per-pipeline recent
+//! past that the HTTP layer serves. Every layer may write here; nothing here reads
+//! from the layers above.
+
+pub mod metrics;
+pub mod pipeline;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 
-/// Sets up `tracing` to stderr; `RUST_LOG` overrides `level`.
-pub fn init_logging(level: &str) {
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event, `key=value` fields (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("unknown log format `{other}`; use text or json")),
+        }
+    }
+}
+
+/// Sets up `tracing` to stderr in `format`; `RUST_LOG` overrides `level`.
+pub fn init_logging(level: &str, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("warn,sluice_host={level},host={level}")));
-    // Colour only on a terminal: a log file or a shipper gets plain `key=value` text.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        // Colour only on a terminal: a log file or a shipper gets plain `key=value` text.
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // Fields at the top level, so a shipper indexes `pipeline` and `topic` as is.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
 }
 
 /// Running totals of one host process.
