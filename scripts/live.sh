@@ -83,7 +83,7 @@ group = "live-broken-$stamp"
 topics = ["tweets-$stamp"]
 table = "no_such_table"
 TOML
-SLUICE_CLICKHOUSE_DATABASE="$db" "$host" --config "$run/sluice.toml" --http "127.0.0.1:$port" \
+SLUICE_CLICKHOUSE_DATABASE="$db" "$host" --config "$run/sluice.toml" --http "127.0.0.1:$port" --admin "127.0.0.1:$port" \
   --log-level warn 2>"$run/host.log" &
 host_pid=$!
 "$host" generate --plugin "$wasm/generator.wasm" --plugin-config '{"kind":"tweets"}' \

@@ -1,10 +1,12 @@
 //! The admin HTTP API: list pipelines with their active plugin versions, swap a
 //! plugin, roll one back, resume a quarantined pipeline. Its routes are mounted on
 //! the host's one HTTP listener (`crate::http`). It can replace the code that
-//! processes every record, so mutating routes need a bearer token when one is set,
-//! and off loopback a token is required for every route but the health checks; a
-//! listener off loopback without a token (only with `--http-open-reads`) has no
-//! mutating routes at all.
+//! processes every record, so mutating routes need a bearer token when one is set.
+//! Without a token they exist only when `--admin` asked for them on loopback: the
+//! listener is on by default, and a host nobody configured must not let any local
+//! user swap its plugins. Off loopback a token is required for every route but the
+//! health checks; a listener off loopback without a token (only with
+//! `--http-open-reads`) has no mutating routes at all.
 //!
 //! - `GET  /pipelines`: every pipeline's status (versions by content hash, state).
 //! - `POST /pipelines/{name}/plugins/{index}[?file=NAME.wasm]`: body is the new
@@ -67,6 +69,10 @@ pub struct AdminConfig {
     /// Off loopback, serve the read-only routes without the token (a listener only a
     /// trusted network reaches); without a token the mutating routes are then off.
     pub open_reads: bool,
+    /// `--admin` was given: on loopback the mutating routes may then run without a
+    /// token, as before the listener was on by default. Without it and without a
+    /// token they are off, so a host nobody configured lets no local user swap.
+    pub admin_asked: bool,
 }
 
 impl AdminConfig {
@@ -78,6 +84,7 @@ impl AdminConfig {
             max_upload: DEFAULT_MAX_UPLOAD,
             swap_dirs: Vec::new(),
             open_reads: false,
+            admin_asked: false,
         }
     }
 
@@ -105,20 +112,20 @@ pub struct Guard {
     token: Option<[u8; 32]>,
     /// Whether read-only routes need the token too (listening off loopback).
     guard_reads: bool,
-    /// Whether mutating routes exist (not off loopback without a token).
+    /// Whether mutating routes exist: with a token, or with `--admin` on loopback.
     mutating: bool,
 }
 
 impl Guard {
-    /// The rules for `config`: mutating routes need the token whenever one is set;
-    /// off loopback reads need it too unless `open_reads`, and with open reads and no
-    /// token the mutating routes are off.
+    /// The rules for `config`: mutating routes need the token whenever one is set,
+    /// and without one they exist only when `--admin` asked for them on loopback;
+    /// off loopback reads need the token too unless `open_reads`.
     pub fn new(config: &AdminConfig) -> Arc<Self> {
         let off_loopback = !config.addr.ip().is_loopback();
         Arc::new(Self {
             token: config.token.as_ref().map(|t| digest(t.expose().as_bytes())),
             guard_reads: off_loopback && !config.open_reads,
-            mutating: !(off_loopback && config.token.is_none()),
+            mutating: config.token.is_some() || (config.admin_asked && !off_loopback),
         })
     }
 
@@ -140,7 +147,7 @@ impl Guard {
             return error(
                 StatusCode::FORBIDDEN,
                 "admin-off",
-                "the admin routes are off: this listener is off loopback without a token (--http-open-reads); set SLUICE_ADMIN_TOKEN (or --admin-token-file) to use them".into(),
+                "the admin routes are off: no admin token is set; start the host with SLUICE_ADMIN_TOKEN (or --admin-token-file), or with --admin 127.0.0.1:PORT to allow them on loopback without one".into(),
             );
         }
         if !authorized(&guard, request.headers()) {
@@ -652,6 +659,7 @@ mod tests {
             let mut c = AdminConfig::on(addr.parse().expect("addr"));
             c.token = token.map(Secret::new);
             c.open_reads = open_reads;
+            c.admin_asked = true;
             Guard::new(&c)
         };
         let token = "0123456789abcdef0123";
@@ -661,7 +669,10 @@ mod tests {
             format!("Bearer {token}").parse().expect("header"),
         );
         let none = HeaderMap::new();
-        // Loopback, no token: everything open.
+        // The default listener (no --admin, no token): reads open, no mutating routes.
+        let g = Guard::new(&AdminConfig::on("127.0.0.1:1".parse().expect("addr")));
+        assert!(g.may_read(&none) && !g.mutating);
+        // Loopback, --admin, no token: everything open.
         let g = with("127.0.0.1:1", None, false);
         assert!(g.may_read(&none) && g.mutating && authorized(&g, &none));
         // Loopback with a token: reads open, writes need it.

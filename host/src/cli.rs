@@ -347,6 +347,7 @@ impl PipelineArgs {
                 max_upload: self.admin_max_upload_mib.max(1) << 20,
                 swap_dirs: self.admin_swap_dirs.clone(),
                 open_reads: self.http_open_reads,
+                admin_asked: self.admin.is_some(),
             },
             flag,
         }))

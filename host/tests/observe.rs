@@ -289,7 +289,8 @@ async fn metrics_api_and_answers_match_their_contracts_and_move() {
         svc.host(&db)
             .arg("--config")
             .arg(&path)
-            .args(["--http", &addr])
+            // --admin: the swap below runs without a token, on loopback.
+            .args(["--http", &addr, "--admin", &addr])
             .stderr(Stdio::null())
             .spawn()
             .expect("host starts"),
@@ -572,7 +573,8 @@ async fn readiness_waits_for_the_group_and_drops_while_quarantined() {
         svc.host(&db)
             .arg("--config")
             .arg(&path)
-            .args(["--http", &addr])
+            // --admin: the swap below runs without a token, on loopback.
+            .args(["--http", &addr, "--admin", &addr])
             .stderr(Stdio::null())
             .spawn()
             .expect("host starts"),
