@@ -307,7 +307,7 @@
         width, height: 220,
         cursor: { drag: { x: false, y: false, setScale: false } },
         scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-        axes: [{ values: timeAxis(false) }, { size: 56, values: (u, vals) => vals.map(compact) }],
+        axes: [{ space: 80, values: timeAxis(false) }, { size: 56, values: (u, vals) => vals.map(compact) }],
         series: [
           { value: (u, v) => (v == null ? '–' : clock(v)) },
           { label: 'consumed/s', stroke: COLORS.consumed, width: 2, value: (u, v) => fmtNum(v) },
@@ -523,7 +523,7 @@
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
         cursor: { drag: { x: false, y: false, setScale: false } },
         scales: { x: { time: true } },
-        axes: [{ values: timeAxis(true) }, { size: 56, values: (u, vals) => vals.map(compact) }],
+        axes: [{ space: 80, values: timeAxis(true) }, { size: 56, values: (u, vals) => vals.map(compact) }],
         series: [{ label: 'time (UTC)', value: (u, v) => (v == null ? '–' : new Date(v * 1000).toISOString().slice(0, 19).replace('T', ' ')) }, ...labels.map((label, i) => ({
           label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: false, value: (u, v) => fmtNum(v),
         }))],
