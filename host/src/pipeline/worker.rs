@@ -342,24 +342,8 @@ async fn take_over(
         }
     }
     for old in previous.sessions.iter().filter(|s| **s != session) {
-        let started = Instant::now();
-        let mut warned = false;
-        loop {
-            match shared.sink.fence_session(old).await? {
-                Fenced::Done | Fenced::Gone => break,
-                Fenced::Busy => {
-                    if !warned && started.elapsed() > Duration::from_secs(5) {
-                        warn!(%pipeline, %topic, partition, session = %old, "An insert of the previous owner is still running; waiting for it before reading the marks.");
-                        warned = true;
-                    }
-                    if !ownership.is_current(topic, partition, epoch)
-                        || shared.abandon.is_cancelled()
-                    {
-                        return Ok(None);
-                    }
-                    tokio::time::sleep(FENCE_POLL).await;
-                }
-            }
+        if !fence_settled(shared, batch, old, "of the previous owner").await? {
+            return Ok(None);
         }
     }
     let mut marks = shared
@@ -380,6 +364,34 @@ async fn take_over(
         committed,
         fenced: false,
     }))
+}
+
+/// Fences `session` and waits while an insert `whose` still runs in it; once this
+/// returns true no insert through the session can land any more. False if the
+/// partition of `batch` was given up (revoked, or the drain deadline passed) first.
+async fn fence_settled(shared: &Shared, batch: &Batch, session: &str, whose: &str) -> Result<bool> {
+    let started = Instant::now();
+    let mut warned = false;
+    loop {
+        match shared.sink.fence_session(session).await? {
+            Fenced::Done | Fenced::Gone => return Ok(true),
+            Fenced::Busy => {
+                if !warned && started.elapsed() > Duration::from_secs(5) {
+                    warn!(pipeline = %shared.config.name, topic = %batch.topic, partition = batch.partition, %session, "An insert {whose} is still running; waiting for it before reading the marks.");
+                    warned = true;
+                }
+                if !shared
+                    .source
+                    .ownership
+                    .is_current(&batch.topic, batch.partition, batch.epoch)
+                    || shared.abandon.is_cancelled()
+                {
+                    return Ok(false);
+                }
+                tokio::time::sleep(FENCE_POLL).await;
+            }
+        }
+    }
 }
 
 /// Where a new owner's first batch begins, against the committed offset.
@@ -753,27 +765,8 @@ impl Attempt for SinkAttempt<'_> {
         // is read-only, that insert has either finished (landed or not) or will be
         // refused whenever it runs. Marks read after that are final for it, and the
         // next try goes through a new session, registered for later owners to fence.
-        let started = Instant::now();
-        loop {
-            match self.shared.sink.fence_session(&self.owned.session).await? {
-                Fenced::Done | Fenced::Gone => break,
-                Fenced::Busy => {
-                    if !self.shared.source.ownership.is_current(
-                        &self.part.topic,
-                        self.part.partition,
-                        self.part.epoch,
-                    ) || self.shared.abandon.is_cancelled()
-                    {
-                        anyhow::bail!(
-                            "the partition was given up while an insert of ours still ran"
-                        );
-                    }
-                    if started.elapsed() > Duration::from_secs(5) {
-                        debug!(topic = %self.part.topic, partition = self.part.partition, "An insert of ours is still running on the server; waiting for it before reading the marks.");
-                    }
-                    tokio::time::sleep(FENCE_POLL).await;
-                }
-            }
+        if !fence_settled(self.shared, self.part, &self.owned.session, "of ours").await? {
+            anyhow::bail!("the partition was given up while an insert of ours still ran");
         }
         if !self.renew_session().await? {
             anyhow::bail!("the partition is no longer ours");
