@@ -52,28 +52,9 @@ fn get_json(addr: &str, path: &str) -> Value {
 fn documented() -> Vec<(String, String, BTreeSet<String>, String)> {
     let doc =
         std::fs::read_to_string(workspace().join("docs/metrics.md")).expect("docs/metrics.md");
-    let rows: Vec<_> = doc
-        .lines()
-        .filter_map(|line| {
-            let cells: Vec<&str> = line
-                .trim()
-                .trim_matches('|')
-                .split('|')
-                .map(str::trim)
-                .collect();
-            (cells.len() == 4 && cells[0].starts_with("`sluice_")).then(|| {
-                (
-                    cells[0].trim_matches('`').to_owned(),
-                    cells[1].to_owned(),
-                    cells[2]
-                        .split(',')
-                        .map(|l| l.trim().trim_matches('`').to_owned())
-                        .filter(|l| !l.is_empty())
-                        .collect(),
-                    cells[3].to_owned(),
-                )
-            })
-        })
+    let rows: Vec<_> = sluice_host::telemetry::metrics::documented_rows(&doc)
+        .into_iter()
+        .map(|(name, kind, labels, help)| (name, kind, labels.into_iter().collect(), help))
         .collect();
     assert!(
         rows.len() >= 10,

@@ -280,35 +280,42 @@ fn key(name: &'static str, labels: &[(&'static str, &str)]) -> Key {
     Key::from_parts(name, labels)
 }
 
+/// The rows of the metrics table in `doc` (docs/metrics.md): (name, type, labels,
+/// help). The unit test and the integration test hold the exporter to that table;
+/// both read it through this one parser.
+#[doc(hidden)]
+pub fn documented_rows(doc: &str) -> Vec<(String, String, Vec<String>, String)> {
+    doc.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            (cells.len() == 4 && cells[0].starts_with("`sluice_")).then(|| {
+                (
+                    cells[0].trim_matches('`').to_owned(),
+                    cells[1].to_owned(),
+                    cells[2]
+                        .split(',')
+                        .map(|l| l.trim().trim_matches('`').to_owned())
+                        .filter(|l| !l.is_empty())
+                        .collect(),
+                    cells[3].to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The rows of the one table in docs/metrics.md: (name, type, labels, help).
+    /// The rows of the one table in docs/metrics.md.
     fn documented() -> Vec<(String, String, Vec<String>, String)> {
-        let doc = include_str!("../../../docs/metrics.md");
-        doc.lines()
-            .filter_map(|line| {
-                let cells: Vec<&str> = line
-                    .trim()
-                    .trim_matches('|')
-                    .split('|')
-                    .map(str::trim)
-                    .collect();
-                (cells.len() == 4 && cells[0].starts_with("`sluice_")).then(|| {
-                    (
-                        cells[0].trim_matches('`').to_owned(),
-                        cells[1].to_owned(),
-                        cells[2]
-                            .split(',')
-                            .map(|l| l.trim().trim_matches('`').to_owned())
-                            .filter(|l| !l.is_empty())
-                            .collect(),
-                        cells[3].to_owned(),
-                    )
-                })
-            })
-            .collect()
+        documented_rows(include_str!("../../../docs/metrics.md"))
     }
 
     #[test]
