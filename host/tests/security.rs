@@ -81,6 +81,12 @@ fn secure_host(svc: &Services, db: &str, dir: &TempDir) -> Command {
 
 /// [`secure_host`] with the SASL password read from `pw`.
 fn secure_host_with(svc: &Services, db: &str, pw: &std::path::Path) -> Command {
+    sasl_host(svc, db, "SCRAM-SHA-512", pw, "ca.pem")
+}
+
+/// The host on the SASL_SSL listener with `mechanism`, the password in `pw`, and
+/// the test CA file `ca` to verify the broker with.
+fn sasl_host(svc: &Services, db: &str, mechanism: &str, pw: &std::path::Path, ca: &str) -> Command {
     let mut cmd = svc.host(db);
     cmd.args([
         "--brokers",
@@ -90,14 +96,14 @@ fn secure_host_with(svc: &Services, db: &str, pw: &std::path::Path) -> Command {
     ])
     .args([
         "--kafka-sasl-mechanism",
-        "SCRAM-SHA-512",
+        mechanism,
         "--kafka-sasl-username",
         USER,
     ])
     .arg("--kafka-sasl-password-file")
     .arg(pw)
     .arg("--kafka-ssl-ca")
-    .arg(tls("ca.pem"));
+    .arg(tls(ca));
     cmd
 }
 
@@ -211,47 +217,15 @@ async fn bad_kafka_credentials_are_one_line_with_the_fix_and_fail_soon() {
         vec![SASL_SSL, "SCRAM-SHA-512", "password"],
     ));
     let pw = dir.write("pw", PASSWORD.as_bytes());
-    let mut c = svc.host(&db);
-    c.args([
-        "--brokers",
-        SASL_SSL,
-        "--kafka-security-protocol",
-        "SASL_SSL",
-    ])
-    .args([
-        "--kafka-sasl-mechanism",
-        "SCRAM-SHA-256",
-        "--kafka-sasl-username",
-        USER,
-    ])
-    .arg("--kafka-sasl-password-file")
-    .arg(&pw)
-    .arg("--kafka-ssl-ca")
-    .arg(tls("ca.pem"))
-    .args(["--topic", "t", "--table", "tweet_sentiment"]);
+    let mut c = sasl_host(&svc, &db, "SCRAM-SHA-256", &pw, "ca.pem");
+    c.args(["--topic", "t", "--table", "tweet_sentiment"]);
     cases.push((
         "wrong mechanism",
         c,
         vec![SASL_SSL, "SCRAM-SHA-256", "it offers SCRAM-SHA-512"],
     ));
-    let mut c = svc.host(&db);
-    c.args([
-        "--brokers",
-        SASL_SSL,
-        "--kafka-security-protocol",
-        "SASL_SSL",
-    ])
-    .args([
-        "--kafka-sasl-mechanism",
-        "SCRAM-SHA-512",
-        "--kafka-sasl-username",
-        USER,
-    ])
-    .arg("--kafka-sasl-password-file")
-    .arg(&pw)
-    .arg("--kafka-ssl-ca")
-    .arg(tls("untrusted-ca.pem"))
-    .args(["--topic", "t", "--table", "tweet_sentiment"]);
+    let mut c = sasl_host(&svc, &db, "SCRAM-SHA-512", &pw, "untrusted-ca.pem");
+    c.args(["--topic", "t", "--table", "tweet_sentiment"]);
     cases.push((
         "untrusted certificate",
         c,
